@@ -1,0 +1,4 @@
+# Copyright (c) mmunirep contributors. All rights reserved.
+from .backbones import *  # noqa: F401,F403
+from .layers import *  # noqa: F401,F403
+from .utils import reparameterize_model  # noqa: F401

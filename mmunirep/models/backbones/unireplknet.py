@@ -1,0 +1,376 @@
+# Copyright (c) mmunirep contributors. All rights reserved.
+"""UniRepLKNet backbone for classification, detection and segmentation."""
+from typing import Dict, Optional, Sequence, Tuple, Union
+
+from mmcv.cnn import build_norm_layer
+from mmengine.logging import MMLogger
+from mmengine.model import BaseModule
+from torch import Tensor, nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from mmunirep.registry import MODELS
+from ..layers import LayerNorm2d
+from .unireplknet_block import BLOCK_KERNEL_SIZES, UniRepLKNetBlock
+
+KernelSizes = Sequence[Sequence[int]]
+
+
+def default_kernel_sizes(depths: Sequence[int]) -> Tuple[Tuple[int, ...], ...]:
+    """The authors' per-block kernel sizes for a given depth configuration.
+
+    Stage 0 uses 3x3 everywhere, stages 1 and 3 use 13x13. Stage 2 uses 13
+    everywhere when it has at most 8 blocks (A, F, P, N), alternates
+    (13, 3) below 27 blocks (T: 18) and repeats (13, 3, 3) from 27 on
+    (S, B, L, XL).
+
+    Args:
+        depths (Sequence[int]): Blocks per stage, length 4.
+
+    Returns:
+        tuple[tuple[int, ...], ...]: One kernel size per block and stage.
+    """
+    depth2 = depths[2]
+    if depth2 <= 8:
+        pattern = (13, )
+    elif depth2 < 27:
+        pattern = (13, 3)
+    else:
+        pattern = (13, 3, 3)
+    stage2 = tuple(pattern[i % len(pattern)] for i in range(depth2))
+    return ((3, ) * depths[0], (13, ) * depths[1], stage2, (13, ) * depths[3])
+
+
+@MODELS.register_module()
+class UniRepLKNet(BaseModule):
+    """UniRepLKNet: a universal perception large-kernel ConvNet.
+
+    A PyTorch implementation of `UniRepLKNet: A Universal Perception
+    Large-Kernel ConvNet for Audio, Video, Point Cloud, Time-Series and
+    Image Recognition <https://arxiv.org/abs/2311.15599>`_ (CVPR 2024) and
+    `Scaling Up Your Kernels <https://arxiv.org/abs/2410.08049>`_.
+
+    Parameter names equal those of the authors' released checkpoints
+    (``downsample_layers.*``, ``stages.*``, ``norm0``..``norm3``, ``norm``),
+    so their files load directly with ``init_cfg=dict(type='Pretrained',
+    checkpoint=...)``. Which keys are expected to differ:
+
+    - dense prediction (``gap_before_final_norm=False``) from an ImageNet
+      checkpoint: ``norm{i}`` for ``i`` in ``out_indices`` are missing (the
+      classifier has none; they start as identity-like LayerNorms) and the
+      classifier's ``norm.*`` and ``head.*`` are unexpected;
+    - classification (``gap_before_final_norm=True``, ``out_indices=(3,)``)
+      from an ImageNet checkpoint: only ``head.*`` is unexpected (it belongs
+      to the classifier head, not the backbone);
+    - from the authors' COCO/ADE20K checkpoints (``backbone.`` prefix
+      stripped): none.
+
+    Args:
+        arch (str | dict): One of 'a', 'f', 'p', 'n', 't', 's', 'b', 'l',
+            'xl' (case-insensitive, 'atto' ... 'xlarge' accepted too), or a
+            dict with ``depths`` and ``dims`` (4 ints each) and optionally
+            ``kernel_sizes``. Defaults to 't'.
+        in_channels (int): Input channels. Defaults to 3.
+        out_indices (Sequence[int]): Stages whose outputs are returned
+            (0..3; negative values count from the end).
+            Defaults to (0, 1, 2, 3).
+        drop_path_rate (float): Stochastic depth rate, rising linearly from 0
+            over all blocks to this value. Defaults to 0.
+        layer_scale_init_value (float): Initial layer scale. Defaults to 1e-6.
+        kernel_sizes (Sequence[Sequence[int]], optional): Per-stage, per-block
+            depthwise kernel sizes; None takes the arch's (see
+            :func:`default_kernel_sizes`). Defaults to None.
+        deploy (bool): Build the inference structure directly.
+            Defaults to False.
+        with_cp (bool): Gradient checkpointing in every block (less memory,
+            same outputs and gradients). Defaults to False.
+        frozen_stages (int): Freeze (no gradient, eval mode) the stem and
+            stages 0..frozen_stages with their downsampling layers and output
+            norms; -1 freezes nothing. Defaults to -1.
+        norm_eval (bool): Keep every BatchNorm in eval mode during training.
+            Defaults to False.
+        norm_cfg (dict): BatchNorm config, ``dict(type='BN')`` or
+            ``dict(type='SyncBN')``. Defaults to ``dict(type='BN')``.
+        gap_before_final_norm (bool): Classification mode: global average
+            pool each selected stage, then a LayerNorm (named ``norm`` for
+            stage 3, ``norm{i}`` otherwise), returning (N, C) vectors. When
+            False, each selected stage output goes through a channels-first
+            LayerNorm ``norm{i}`` and stays (N, C, H, W). Defaults to False.
+        init_cfg (dict | list[dict], optional): Initialization config.
+            Defaults to truncated-normal (std 0.02) Conv2d/Linear weights
+            with zero biases, as the authors do.
+
+    Example:
+        >>> import torch
+        >>> from mmunirep.models import UniRepLKNet
+        >>> model = UniRepLKNet(arch='a').eval()
+        >>> [tuple(o.shape) for o in model(torch.rand(1, 3, 224, 224))]
+        [(1, 40, 56, 56), (1, 80, 28, 28), (1, 160, 14, 14), (1, 320, 7, 7)]
+    """
+
+    arch_settings: Dict[str, Dict[str, list]] = {
+        'a': dict(depths=[2, 2, 6, 2], dims=[40, 80, 160, 320]),
+        'f': dict(depths=[2, 2, 6, 2], dims=[48, 96, 192, 384]),
+        'p': dict(depths=[2, 2, 6, 2], dims=[64, 128, 256, 512]),
+        'n': dict(depths=[2, 2, 8, 2], dims=[80, 160, 320, 640]),
+        't': dict(depths=[3, 3, 18, 3], dims=[80, 160, 320, 640]),
+        's': dict(depths=[3, 3, 27, 3], dims=[96, 192, 384, 768]),
+        'b': dict(depths=[3, 3, 27, 3], dims=[128, 256, 512, 1024]),
+        'l': dict(depths=[3, 3, 27, 3], dims=[192, 384, 768, 1536]),
+        'xl': dict(depths=[3, 3, 27, 3], dims=[256, 512, 1024, 2048]),
+    }
+    arch_aliases = {
+        'atto': 'a', 'femto': 'f', 'pico': 'p', 'nano': 'n', 'tiny': 't',
+        'small': 's', 'base': 'b', 'large': 'l', 'xlarge': 'xl'
+    }
+    num_stages = 4
+
+    def __init__(self,
+                 arch: Union[str, dict] = 't',
+                 in_channels: int = 3,
+                 out_indices: Sequence[int] = (0, 1, 2, 3),
+                 drop_path_rate: float = 0.,
+                 layer_scale_init_value: float = 1e-6,
+                 kernel_sizes: Optional[KernelSizes] = None,
+                 deploy: bool = False,
+                 with_cp: bool = False,
+                 frozen_stages: int = -1,
+                 norm_eval: bool = False,
+                 norm_cfg: dict = dict(type='BN'),
+                 gap_before_final_norm: bool = False,
+                 init_cfg: Optional[Union[dict, list]] = [
+                     dict(type='TruncNormal', layer=['Conv2d', 'Linear'],
+                          std=.02, bias=0.)
+                 ]) -> None:
+        super().__init__(init_cfg=init_cfg)
+        depths, dims, arch_kernels = self._parse_arch(arch)
+        self.depths, self.dims = depths, dims
+        self.kernel_sizes = self._check_kernel_sizes(
+            kernel_sizes or arch_kernels or default_kernel_sizes(depths),
+            depths)
+        self.out_indices = self._check_out_indices(out_indices)
+        if not -1 <= frozen_stages < self.num_stages:
+            raise ValueError(f'frozen_stages must be in [-1, '
+                             f'{self.num_stages - 1}], got {frozen_stages}')
+        if not hasattr(build_norm_layer(norm_cfg, 4)[1], 'running_var'):
+            raise ValueError(
+                "norm_cfg must be a BatchNorm (dict(type='BN') or "
+                f"dict(type='SyncBN')) so it can be fused, got {norm_cfg}")
+        self.frozen_stages = frozen_stages
+        self.norm_eval = norm_eval
+        self.gap_before_final_norm = gap_before_final_norm
+        self.deploy = deploy
+
+        self.downsample_layers = nn.ModuleList([
+            nn.Sequential(
+                nn.Conv2d(in_channels, dims[0] // 2, 3, stride=2, padding=1),
+                LayerNorm2d(dims[0] // 2), nn.GELU(),
+                nn.Conv2d(dims[0] // 2, dims[0], 3, stride=2, padding=1),
+                LayerNorm2d(dims[0]))
+        ])
+        for i in range(self.num_stages - 1):
+            self.downsample_layers.append(
+                nn.Sequential(
+                    nn.Conv2d(dims[i], dims[i + 1], 3, stride=2, padding=1),
+                    LayerNorm2d(dims[i + 1])))
+
+        total = sum(depths)
+        drop_rates = [
+            drop_path_rate * i / max(total - 1, 1) for i in range(total)
+        ]
+        self.stages = nn.ModuleList()
+        first = 0
+        for i in range(self.num_stages):
+            self.stages.append(
+                nn.Sequential(*[
+                    UniRepLKNetBlock(
+                        dims[i], self.kernel_sizes[i][j],
+                        drop_path=drop_rates[first + j],
+                        layer_scale_init_value=layer_scale_init_value,
+                        deploy=deploy, with_cp=with_cp, norm_cfg=norm_cfg)
+                    for j in range(depths[i])
+                ]))
+            first += depths[i]
+
+        for i in self.out_indices:
+            if gap_before_final_norm:
+                self.add_module(self.norm_name(i), nn.LayerNorm(dims[i], 1e-6))
+            else:
+                self.add_module(self.norm_name(i), LayerNorm2d(dims[i]))
+        self._freeze_stages()
+
+    # ------------------------------------------------------------ arguments
+    @classmethod
+    def _parse_arch(cls, arch):
+        if isinstance(arch, str):
+            key = cls.arch_aliases.get(arch.lower(), arch.lower())
+            if key not in cls.arch_settings:
+                raise ValueError(
+                    f'Unknown UniRepLKNet arch {arch!r}; choose one of '
+                    f'{sorted(cls.arch_settings)} (or their long names '
+                    f'{sorted(cls.arch_aliases)}), or pass a dict with '
+                    "'depths' and 'dims'")
+            setting = cls.arch_settings[key]
+            return list(setting['depths']), list(setting['dims']), None
+        if not isinstance(arch, dict):
+            raise TypeError(f'arch must be a str or a dict, got {type(arch)}')
+        missing = {'depths', 'dims'} - set(arch)
+        unknown = set(arch) - {'depths', 'dims', 'kernel_sizes'}
+        if missing or unknown:
+            raise ValueError(
+                "A custom arch dict needs the keys 'depths' and 'dims' (4 "
+                "ints each) and may have 'kernel_sizes'; "
+                f'missing {sorted(missing)}, unknown {sorted(unknown)}')
+        depths, dims = list(arch['depths']), list(arch['dims'])
+        if len(depths) != cls.num_stages or len(dims) != cls.num_stages \
+                or min(depths) < 1 or min(dims) < 4:
+            raise ValueError(
+                f'arch depths and dims must be {cls.num_stages} positive ints '
+                f'each (dims >= 4), got depths={depths}, dims={dims}')
+        return depths, dims, arch.get('kernel_sizes')
+
+    @classmethod
+    def _check_kernel_sizes(cls, kernel_sizes, depths):
+        kernel_sizes = tuple(tuple(int(k) for k in ks) for ks in kernel_sizes)
+        if [len(ks) for ks in kernel_sizes] != list(depths):
+            raise ValueError(
+                f'kernel_sizes must give one size per block, i.e. stages of '
+                f'lengths {list(depths)}, got lengths '
+                f'{[len(ks) for ks in kernel_sizes]}')
+        bad = sorted({k for ks in kernel_sizes for k in ks} -
+                     set(BLOCK_KERNEL_SIZES))
+        if bad:
+            raise ValueError(f'unsupported kernel sizes {bad}; each must be '
+                             f'one of {BLOCK_KERNEL_SIZES}')
+        return kernel_sizes
+
+    @classmethod
+    def _check_out_indices(cls, out_indices):
+        if isinstance(out_indices, int):
+            out_indices = [out_indices]
+        indices = []
+        for index in out_indices:
+            if not -cls.num_stages <= index < cls.num_stages:
+                raise ValueError(f'out_indices must be in [0, '
+                                 f'{cls.num_stages - 1}] (or negative), got '
+                                 f'{tuple(out_indices)}')
+            indices.append(index % cls.num_stages)
+        if not indices or len(set(indices)) != len(indices):
+            raise ValueError('out_indices must be non-empty and without '
+                             f'repeats, got {tuple(out_indices)}')
+        return tuple(sorted(indices))
+
+    def norm_name(self, stage: int) -> str:
+        """Name of the output norm of ``stage`` (the authors' naming)."""
+        if self.gap_before_final_norm and stage == self.num_stages - 1:
+            return 'norm'
+        return f'norm{stage}'
+
+    # ------------------------------------------------------------ forward
+    def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
+        """Extract features.
+
+        Args:
+            x (Tensor): Images, shape (N, in_channels, H, W); any H, W >= 1.
+
+        Returns:
+            tuple[Tensor]: For each stage in ``out_indices``, shape
+            (N, dims[i], ceil(H / 2**(i+2)), ...) in dense mode, or (N,
+            dims[i]) with ``gap_before_final_norm``.
+        """
+        outs = []
+        for i in range(self.out_indices[-1] + 1):
+            x = self.stages[i](self.downsample_layers[i](x))
+            if i in self.out_indices:
+                norm = getattr(self, self.norm_name(i))
+                if self.gap_before_final_norm:
+                    outs.append(norm(x.mean(dim=(2, 3))))
+                else:
+                    outs.append(norm(x))
+        return tuple(outs)
+
+    # ------------------------------------------------------------ training
+    def _freeze_stages(self) -> None:
+        for i in range(self.frozen_stages + 1):
+            modules = [self.downsample_layers[i], self.stages[i]]
+            if i in self.out_indices:
+                modules.append(getattr(self, self.norm_name(i)))
+            for module in modules:
+                module.eval()
+                for param in module.parameters():
+                    param.requires_grad = False
+
+    def train(self, mode: bool = True) -> 'UniRepLKNet':
+        """Set train/eval mode, keeping frozen stages and, with
+        ``norm_eval``, every BatchNorm in eval mode."""
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for module in self.modules():
+                if isinstance(module, _BatchNorm):
+                    module.eval()
+        return self
+
+    @property
+    def num_layers(self) -> int:
+        """The natural number of layer-decay ids N of this depth: stage 2 is
+        split into groups of 3 blocks (ids 3, 4, ...), stage 3 gets N."""
+        return 3 + (self.depths[2] + 2) // 3
+
+    def get_layer_depth(self,
+                        param_name: str,
+                        prefix: str = '',
+                        num_layers: Optional[int] = None) -> Tuple[int, int]:
+        """Layer id of a parameter for layer-wise learning-rate decay.
+
+        The authors' mapping, with N layers: stem (``downsample_layers.0``)
+        -> 0, ``stages.0`` -> 1, ``downsample_layers.1`` and ``stages.1`` ->
+        2, ``downsample_layers.2`` -> 3, block b of ``stages.2`` ->
+        3 + b // 3, ``downsample_layers.3`` and ``stages.3`` -> N, anything
+        else (output norms, necks, heads) -> N + 1.
+
+        Args:
+            param_name (str): Parameter name, e.g.
+                ``'backbone.stages.2.7.pwconv1.1.weight'``.
+            prefix (str): The prefix of backbone parameters in
+                ``param_name``; names without it belong to other modules.
+                Defaults to ''.
+            num_layers (int, optional): N; defaults to :attr:`num_layers`.
+
+        Returns:
+            tuple[int, int]: The layer id and the total number of ids
+            (N + 2), as mmpretrain's ``LearningRateDecayOptimWrapperConstructor``
+            expects (lr scale = rate ** (N + 2 - id - 1)).
+        """
+        n = self.num_layers if num_layers is None else num_layers
+        if not param_name.startswith(prefix):
+            return n + 1, n + 2
+        parts = param_name[len(prefix):].split('.')
+        if parts[0] == 'downsample_layers':
+            layer_id = {0: 0, 1: 2, 2: 3}.get(int(parts[1]), n)
+        elif parts[0] == 'stages':
+            stage = int(parts[1])
+            if stage < 2:
+                layer_id = stage + 1
+            elif stage == 2:
+                layer_id = 3 + int(parts[2]) // 3
+            else:
+                layer_id = n
+        else:
+            layer_id = n + 1
+        return layer_id, n + 2
+
+    # ------------------------------------------------------------ deploy
+    def switch_to_deploy(self) -> None:
+        """Convert every block to the inference structure in place.
+
+        Idempotent; keeps device, dtype and train/eval mode. A checkpoint of
+        the converted model loads strictly into ``UniRepLKNet(deploy=True)``.
+        """
+        if self.deploy:
+            return
+        for stage in self.stages:
+            for block in stage:
+                block.switch_to_deploy()
+        self.deploy = True
+        MMLogger.get_current_instance().debug(
+            'UniRepLKNet switched to the inference structure')

@@ -1,0 +1,26 @@
+# Copyright (c) mmunirep contributors. All rights reserved.
+"""mmunirep's registry nodes, each a child of the MMEngine root registry.
+
+Because this module sits at ``mmunirep/registry.py`` and every node lists the
+package that fills it in ``locations``, a config evaluated under any other
+package's default scope (mmdet, mmseg, mmpretrain) can name our modules as
+``type='mmunirep.UniRepLKNet'``: MMEngine imports ``mmunirep.registry``, finds
+the ``mmunirep`` child of its root and imports the location on demand, so no
+``custom_imports`` are needed.
+"""
+from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import \
+    OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
+from mmengine.registry import Registry
+
+__all__ = ['MODELS', 'OPTIM_WRAPPER_CONSTRUCTORS']
+
+#: Backbones and layers (``mmunirep.UniRepLKNet``).
+MODELS = Registry(
+    'model', parent=MMENGINE_MODELS, locations=['mmunirep.models'])
+
+#: Optimizer-wrapper constructors (layer-wise learning-rate decay).
+OPTIM_WRAPPER_CONSTRUCTORS = Registry(
+    'optimizer wrapper constructor',
+    parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
+    locations=['mmunirep.engine.optimizers'])

@@ -1,0 +1,88 @@
+# Copyright (c) mmunirep contributors. All rights reserved.
+"""Install mmunirep. torch is left to the user (OpenMMLab convention) and
+checked when mmunirep is imported; `bash tools/setup_env.sh` installs the
+whole tested stack, including mmcv 2.1.0 built with its ops."""
+import os
+import os.path as osp
+import shutil
+import sys
+
+from setuptools import find_packages, setup
+
+HERE = osp.dirname(osp.abspath(__file__))
+MIM_ITEMS = ('configs', 'tools')
+
+INSTALL_REQUIRES = [
+    'mmcv>=2.0.0,<2.2.0',
+    'mmengine>=0.8.0,<1.0.0',
+    'mmdet>=3.3.0,<3.4.0',
+    'mmsegmentation>=1.2.0,<1.3.0',
+    'mmpretrain>=1.2.0,<1.3.0',
+    # mmseg 1.2 imports its CLIP tokenizer (ftfy, regex) eagerly.
+    'ftfy',
+    'regex',
+    'numpy',
+    'packaging',
+    'pycocotools',
+]
+EXTRAS_REQUIRE = {
+    'tests': ['pytest>=7', 'pytest-timeout'],
+}
+
+
+def read_version() -> str:
+    namespace = {}
+    with open(osp.join(HERE, 'mmunirep', 'version.py')) as f:
+        exec(compile(f.read(), 'version.py', 'exec'), namespace)
+    return namespace['__version__']
+
+
+def add_mim_extension() -> None:
+    """Ship configs/ and tools/ inside the package as ``mmunirep/.mim``.
+
+    Editable installs link them (edits show up at once); wheels and sdists
+    copy them. This is the layout mmdet, mmseg and mmyolo use, so an
+    installed mmunirep finds its configs and tools.
+    """
+    if {'develop', 'editable_wheel'} & set(sys.argv):
+        mode = 'symlink'
+    elif {'sdist', 'bdist_wheel', 'build', 'install'} & set(sys.argv):
+        mode = 'copy'
+    else:
+        return
+    mim_path = osp.join(HERE, 'mmunirep', '.mim')
+    os.makedirs(mim_path, exist_ok=True)
+    for item in MIM_ITEMS:
+        src, dst = osp.join(HERE, item), osp.join(mim_path, item)
+        if osp.islink(dst) or osp.isfile(dst):
+            os.remove(dst)
+        elif osp.isdir(dst):
+            shutil.rmtree(dst)
+        if mode == 'symlink':
+            os.symlink(osp.relpath(src, mim_path), dst)
+        else:
+            shutil.copytree(src, dst)
+
+
+if __name__ == '__main__':
+    add_mim_extension()
+    with open(osp.join(HERE, 'README.md'), encoding='utf-8') as f:
+        long_description = f.read()
+    setup(
+        name='mmunirep',
+        version=read_version(),
+        description='UniRepLKNet for OpenMMLab 2.0: classification, '
+        'detection and segmentation with structural re-parameterization',
+        long_description=long_description,
+        long_description_content_type='text/markdown',
+        license='Apache License 2.0',
+        python_requires='>=3.8',
+        packages=find_packages(exclude=('configs', 'tools', 'tests')),
+        include_package_data=True,
+        install_requires=INSTALL_REQUIRES,
+        extras_require=EXTRAS_REQUIRE,
+        classifiers=[
+            'Programming Language :: Python :: 3',
+            'Topic :: Scientific/Engineering :: Artificial Intelligence',
+        ],
+        zip_safe=False)
