@@ -1,10 +1,13 @@
 # Copyright (c) mmunirep contributors. All rights reserved.
 """Shared helpers for the tests."""
+from contextlib import contextmanager
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from mmunirep.models.layers import GRN
+from mmunirep.models.layers import GRN, DilatedReparamBlock
 
 
 @torch.no_grad()
@@ -44,3 +47,35 @@ def relative_error(out: torch.Tensor, ref: torch.Tensor) -> float:
 
 #: Tolerances of the deploy-equivalence tests, per dtype.
 TOLERANCE = {torch.float64: 1e-5, torch.float32: 1e-4}
+
+
+def reference_drb_forward(block, x):
+    """The Dilated Reparam Block as the paper defines it: every branch a
+    (dilated) depthwise conv + BN, outputs summed; no merging."""
+    out = block.origin_bn(F.conv2d(x, block.lk_origin.weight,
+                                   padding=block.kernel_size // 2,
+                                   groups=x.shape[1]))
+    for k, r in zip(block.branch_kernels, block.branch_dilations):
+        conv = getattr(block, f'dil_conv_k{k}_{r}')
+        bn = getattr(block, f'dil_bn_k{k}_{r}')
+        out = out + bn(F.conv2d(x, conv.weight, padding=r * (k - 1) // 2,
+                                dilation=r, groups=x.shape[1]))
+    return out
+
+
+@contextmanager
+def branchwise_reference():
+    """Run training-structure Dilated Reparam Blocks branch by branch (the
+    reference the re-parameterized model is compared against)."""
+    original = DilatedReparamBlock.forward
+
+    def forward(self, x):
+        if self.deploy:
+            return original(self, x)
+        return reference_drb_forward(self, x)
+
+    DilatedReparamBlock.forward = forward
+    try:
+        yield
+    finally:
+        DilatedReparamBlock.forward = original

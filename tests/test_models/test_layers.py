@@ -1,11 +1,14 @@
 # Copyright (c) mmunirep contributors. All rights reserved.
+import copy
+
 import pytest
 import torch
 import torch.nn.functional as F
 
 from mmunirep.models.layers import (DRB_BRANCHES, GRN, DilatedReparamBlock,
-                                    LayerNorm2d, SEBlock)
-from tests.helpers import TOLERANCE, randomize_for_fusion, relative_error
+                                    LayerNorm2d, SEBlock, grn_linear)
+from tests.helpers import (TOLERANCE, randomize_for_fusion,
+                           reference_drb_forward, relative_error)
 
 PAPER_BRANCHES = {  # the table of the paper, written out independently
     17: [(5, 1), (9, 2), (3, 4), (3, 5), (3, 7)],
@@ -41,10 +44,12 @@ def test_drb_deploy_equivalence(kernel_size, dtype):
     block.eval()
     x = torch.randn(2, 6, 23, 19, dtype=dtype)
     with torch.no_grad():
-        ref = block(x)
+        ref = reference_drb_forward(block, x)
+        merged = block(x)  # eval mode: branches merged on the fly
         block.switch_to_deploy()
         out = block(x)
     assert relative_error(out, ref) < TOLERANCE[dtype]
+    assert relative_error(merged, ref) < TOLERANCE[dtype]
     assert [n for n, _ in block.named_parameters()] == [
         'lk_origin.weight', 'lk_origin.bias']
     assert not block.training
@@ -52,6 +57,27 @@ def test_drb_deploy_equivalence(kernel_size, dtype):
     deployed.load_state_dict(block.state_dict(), strict=True)
     with torch.no_grad():
         assert torch.equal(deployed.eval()(x), out)
+
+
+@pytest.mark.parametrize('kernel_size', [17, 13, 7])
+def test_drb_training_mode_equals_the_branchwise_definition(kernel_size):
+    """Training mode (batch statistics; dense-equivalent dilated kernels on
+    the CPU): same outputs, gradients and running statistics."""
+    torch.manual_seed(0)
+    block = randomize_for_fusion(DilatedReparamBlock(6, kernel_size)).double()
+    reference = copy.deepcopy(block)
+    x = torch.randn(3, 6, 20, 18, dtype=torch.float64)
+    weight = torch.randn(3, 6, 20, 18, dtype=torch.float64)
+    out = block.train()(x)
+    ref = reference_drb_forward(reference.train(), x)
+    assert relative_error(out, ref) < 1e-12
+    (out * weight).sum().backward()
+    (ref * weight).sum().backward()
+    for (name, param), ref_param in zip(block.named_parameters(),
+                                        reference.parameters()):
+        assert relative_error(param.grad, ref_param.grad) < 1e-10, name
+    for buf, ref_buf in zip(block.buffers(), reference.buffers()):
+        assert torch.equal(buf, ref_buf)
 
 
 def test_drb_invalid_kernel():
@@ -115,3 +141,39 @@ def test_se_block_by_hand():
     hidden = F.relu(pooled @ se.down.weight[:, :, 0, 0].T + se.down.bias)
     gate = torch.sigmoid(hidden @ se.up.weight[:, :, 0, 0].T + se.up.bias)
     assert relative_error(se(x), x * gate[:, :, None, None]) < 1e-12
+
+
+@pytest.mark.parametrize('use_bias', [True, False])
+def test_grn_backward_matches_autograd_of_the_formula(use_bias):
+    torch.manual_seed(0)
+    grn = randomize_for_fusion(GRN(6, use_bias=use_bias)).double()
+    x = torch.randn(2, 4, 3, 6, dtype=torch.float64, requires_grad=True)
+    x.data[1, :, :, 2] = 0  # a dead channel: zero norm, finite gradient
+    assert torch.autograd.gradcheck(
+        lambda inp: grn(inp), (x, ), eps=1e-6, atol=1e-7)
+    weight = torch.randn(2, 4, 3, 6, dtype=torch.float64)
+    (grn(x) * weight).sum().backward()
+    ours = [x.grad.clone()] + [p.grad.clone() for p in grn.parameters()]
+    x.grad = None
+    grn.zero_grad()
+    beta = grn.beta if use_bias else 0
+    # torch.linalg.vector_norm's subgradient at 0 is 0, like ours
+    gx = torch.linalg.vector_norm(x, dim=(1, 2), keepdim=True)
+    nx = gx / (gx.mean(dim=-1, keepdim=True) + 1e-6)
+    ((grn.gamma * x * nx + beta + x) * weight).sum().backward()
+    reference = [x.grad] + [p.grad for p in grn.parameters()]
+    for mine, ref in zip(ours, reference):
+        assert torch.isfinite(mine).all()
+        assert relative_error(mine, ref) < 1e-10
+
+
+def test_grn_linear_equals_linear_of_grn():
+    torch.manual_seed(0)
+    for shape, out_features in [((2, 9, 7, 16), 8), ((2, 2, 2, 16), 8)]:
+        grn = randomize_for_fusion(GRN(16)).double()
+        linear = torch.nn.Linear(16, out_features).double()
+        x = torch.randn(*shape, dtype=torch.float64)
+        with torch.no_grad():
+            ref = linear(grn(x))
+            out = grn_linear(x.clone(), grn, linear)
+        assert relative_error(out, ref) < 1e-12

@@ -7,7 +7,8 @@ from mmengine.runner import load_checkpoint, save_checkpoint
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmunirep.models import UniRepLKNet, UniRepLKNetBlock, reparameterize_model
-from tests.helpers import TOLERANCE, randomize_for_fusion, relative_error
+from tests.helpers import (TOLERANCE, branchwise_reference,
+                           randomize_for_fusion, relative_error)
 
 TINY = dict(depths=[1, 1, 2, 1], dims=[8, 16, 32, 64])
 
@@ -20,8 +21,9 @@ def test_block_deploy_equivalence(kernel_size, dtype):
     block = UniRepLKNetBlock(16, kernel_size, drop_path=0.3)
     block = randomize_for_fusion(block).to(dtype).eval()
     x = torch.randn(2, 16, 21, 17, dtype=dtype)
-    with torch.no_grad():
-        ref = block(x)
+    with branchwise_reference():  # grad enabled: the plain FFN path
+        ref = block(x).detach()
+    with torch.no_grad():  # the inference fast path (in-place, fused GRN)
         block.switch_to_deploy()
         out = block(x)
     assert relative_error(out - x, ref - x) < TOLERANCE[dtype]
@@ -48,8 +50,9 @@ def _whole_model_equivalence(arch, dtype, size):
     torch.manual_seed(0)
     model = randomize_for_fusion(UniRepLKNet(arch)).to(dtype).eval()
     x = torch.randn(1, 3, size, size, dtype=dtype)
-    with torch.no_grad():
-        ref = model(x)
+    with branchwise_reference():  # grad enabled: the plain FFN path
+        ref = [out.detach() for out in model(x)]
+    with torch.no_grad():  # the inference fast path (in-place, fused GRN)
         model.switch_to_deploy()
         outs = model(x)
     for out, expected in zip(outs, ref):

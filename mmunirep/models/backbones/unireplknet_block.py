@@ -9,7 +9,8 @@ from mmcv.cnn.bricks import DropPath
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ..layers import GRN, DilatedReparamBlock, SEBlock, fuse_bn
+from ..layers import (GRN, DilatedReparamBlock, SEBlock, fuse_bn,
+                      grn_linear)
 
 #: Depthwise kernel sizes a block accepts: 3 and 5 are plain depthwise convs,
 #: 7 and larger are Dilated Reparam Blocks.
@@ -130,7 +131,14 @@ class UniRepLKNetBlock(nn.Module):
     def residual(self, x: Tensor) -> Tensor:
         """The residual branch: (N, C, H, W) -> (N, C, H, W)."""
         y = self.se(self.norm(self.dwconv(x)))
-        y = self.pwconv2(self.act(self.pwconv1(y)))
+        if torch.is_grad_enabled():
+            y = self.pwconv2(self.act(self.pwconv1(y)))
+        else:
+            # inference: the FFN's intermediates are private, so GELU runs
+            # in place and GRN is fused into the second Linear
+            hidden = torch.ops.aten.gelu_(self.pwconv1(y))
+            y = grn_linear(hidden, self.act[1], self.pwconv2[0])
+            y = self.pwconv2[1:](y)
         if self.gamma is not None:
             y = y * self.gamma.view(1, -1, 1, 1)
         return self.drop_path(y)

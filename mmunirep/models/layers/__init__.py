@@ -1,11 +1,11 @@
 # Copyright (c) mmunirep contributors. All rights reserved.
 from .dilated_reparam_block import DRB_BRANCHES, DilatedReparamBlock
-from .grn import GRN
+from .grn import GRN, grn_linear
 from .kernel_ops import dilated_to_dense, fuse_bn, pad_to_size
 from .norms import LayerNorm2d
 from .se import SEBlock
 
 __all__ = [
-    'DRB_BRANCHES', 'DilatedReparamBlock', 'GRN', 'LayerNorm2d', 'SEBlock',
+    'DRB_BRANCHES', 'DilatedReparamBlock', 'GRN', 'grn_linear', 'LayerNorm2d', 'SEBlock',
     'dilated_to_dense', 'fuse_bn', 'pad_to_size'
 ]
