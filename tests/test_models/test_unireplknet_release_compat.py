@@ -165,3 +165,43 @@ def test_builds_from_each_downstream_registry(scope):
              norm_cfg=dict(type='SyncBN')))
     assert isinstance(model, UniRepLKNet)
     assert isinstance(model.stages[0][0].norm, torch.nn.SyncBatchNorm)
+
+
+def test_wrapped_checkpoint_and_prefix(tmp_path):
+    """The authors' training script saves {'model': state_dict}; detector
+    checkpoints need prefix='backbone.'."""
+    wrapped = tmp_path / 'wrapped.pth'
+    torch.save({'model': authors_checkpoint('classifier')}, wrapped)
+    model = UniRepLKNet('a', out_indices=(3, ), gap_before_final_norm=True,
+                        init_cfg=dict(type='Pretrained',
+                                      checkpoint=str(wrapped)))
+    model.init_weights()
+    state = authors_checkpoint('classifier')
+    assert torch.equal(model.norm.weight, state['norm.weight'])
+    detector = tmp_path / 'detector.pth'
+    torch.save({'state_dict': authors_checkpoint('dense', 'backbone.'),
+                'meta': {}}, detector)
+    model = UniRepLKNet('a', init_cfg=dict(type='Pretrained',
+                                           checkpoint=str(detector),
+                                           prefix='backbone.'))
+    model.init_weights()
+    assert torch.equal(model.norm2.bias, authors_checkpoint('dense')['norm2.bias'])
+
+
+def test_bad_pretrained_checkpoints_say_what_is_wrong(tmp_path):
+    missing = UniRepLKNet('a', init_cfg=dict(
+        type='Pretrained', checkpoint=str(tmp_path / 'nope.pth')))
+    with pytest.raises(FileNotFoundError, match='huggingface.co/DingXiaoH'):
+        missing.init_weights()
+    path = tmp_path / 'a.pth'
+    torch.save(authors_checkpoint('classifier'), path)
+    wrong_arch = UniRepLKNet('f', init_cfg=dict(type='Pretrained',
+                                                checkpoint=str(path)))
+    with pytest.raises(ValueError, match='downsample_layers.0.0.weight has '
+                       'shape \\(20, 3, 3, 3\\) in the checkpoint but '
+                       '\\(24, 3, 3, 3\\) here'):
+        wrong_arch.init_weights()
+    wrong_prefix = UniRepLKNet('a', init_cfg=dict(
+        type='Pretrained', checkpoint=str(path), prefix='backbone.'))
+    with pytest.raises(ValueError, match="no keys starting with 'backbone.'"):
+        wrong_prefix.init_weights()

@@ -1,10 +1,13 @@
 # Copyright (c) mmunirep contributors. All rights reserved.
 """UniRepLKNet backbone for classification, detection and segmentation."""
+import os
+import os.path as osp
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 from mmcv.cnn import build_norm_layer
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
+from mmengine.runner.checkpoint import CheckpointLoader, load_state_dict
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
@@ -95,9 +98,13 @@ class UniRepLKNet(BaseModule):
             stage 3, ``norm{i}`` otherwise), returning (N, C) vectors. When
             False, each selected stage output goes through a channels-first
             LayerNorm ``norm{i}`` and stays (N, C, H, W). Defaults to False.
-        init_cfg (dict | list[dict], optional): Initialization config.
-            Defaults to truncated-normal (std 0.02) Conv2d/Linear weights
-            with zero biases, as the authors do.
+        init_cfg (dict | list[dict], optional): Initialization config. None
+            gives truncated-normal (std 0.02) Conv2d/Linear weights with zero
+            biases, as the authors do. ``dict(type='Pretrained',
+            checkpoint=..., prefix=None)`` loads a checkpoint after that: a
+            plain state dict, or one wrapped in ``state_dict`` or ``model``
+            (the authors' files); a missing file or a checkpoint of another
+            arch raises an error that says so. Defaults to None.
 
     Example:
         >>> import torch
@@ -123,6 +130,9 @@ class UniRepLKNet(BaseModule):
         'small': 's', 'base': 'b', 'large': 'l', 'xlarge': 'xl'
     }
     num_stages = 4
+    default_init_cfg = [
+        dict(type='TruncNormal', layer=['Conv2d', 'Linear'], std=.02, bias=0.)
+    ]
 
     def __init__(self,
                  arch: Union[str, dict] = 't',
@@ -137,11 +147,14 @@ class UniRepLKNet(BaseModule):
                  norm_eval: bool = False,
                  norm_cfg: dict = dict(type='BN'),
                  gap_before_final_norm: bool = False,
-                 init_cfg: Optional[Union[dict, list]] = [
-                     dict(type='TruncNormal', layer=['Conv2d', 'Linear'],
-                          std=.02, bias=0.)
-                 ]) -> None:
-        super().__init__(init_cfg=init_cfg)
+                 init_cfg: Optional[Union[dict, list]] = None) -> None:
+        pretrained = None
+        if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
+            # loaded by :meth:`init_weights` after the default init, so the
+            # authors' files (state dict, or wrapped in 'model') load as-is
+            pretrained, init_cfg = dict(init_cfg), None
+        super().__init__(init_cfg=init_cfg or self.default_init_cfg)
+        self.pretrained_cfg = pretrained
         depths, dims, arch_kernels = self._parse_arch(arch)
         self.depths, self.dims = depths, dims
         self.kernel_sizes = self._check_kernel_sizes(
@@ -287,6 +300,61 @@ class UniRepLKNet(BaseModule):
                 else:
                     outs.append(norm(x))
         return tuple(outs)
+
+    # ------------------------------------------------------------ weights
+    def init_weights(self) -> None:
+        """Default init, then the pretrained checkpoint if one is set."""
+        super().init_weights()
+        if self.pretrained_cfg is not None:
+            cfg = dict(self.pretrained_cfg)
+            cfg.pop('type')
+            self.load_pretrained(**cfg)
+
+    def load_pretrained(self,
+                        checkpoint: str,
+                        prefix: Optional[str] = None,
+                        map_location: str = 'cpu') -> None:
+        """Load backbone weights from a checkpoint, leniently on keys.
+
+        Args:
+            checkpoint (str): Path or URL.
+            prefix (str, optional): Take only keys starting with it (e.g.
+                'backbone.' in a detector checkpoint), with it stripped.
+            map_location (str): Defaults to 'cpu'.
+        """
+        if '://' not in checkpoint and not osp.isfile(checkpoint):
+            raise FileNotFoundError(
+                f'UniRepLKNet pretrained checkpoint {checkpoint!r} not found '
+                f'(working directory {os.getcwd()}). Download it from '
+                'https://huggingface.co/DingXiaoH/UniRepLKNet into '
+                'checkpoints/, point init_cfg.checkpoint at it (e.g. '
+                '--cfg-options model.backbone.init_cfg.checkpoint=PATH), or '
+                'train from scratch with model.backbone.init_cfg=None.')
+        state = CheckpointLoader.load_checkpoint(checkpoint, map_location)
+        for key in ('state_dict', 'model', 'module'):
+            if isinstance(state.get(key), dict):
+                state = state[key]
+                break
+        if prefix:
+            state = {k[len(prefix):]: v for k, v in state.items()
+                     if k.startswith(prefix)}
+            if not state:
+                raise ValueError(f'{checkpoint} has no keys starting with '
+                                 f'{prefix!r}')
+        own = self.state_dict()
+        for key, value in state.items():
+            if key in own and own[key].shape != value.shape:
+                raise ValueError(
+                    f'{checkpoint} does not fit this UniRepLKNet (depths '
+                    f'{self.depths}, dims {self.dims}): {key} has shape '
+                    f'{tuple(value.shape)} in the checkpoint but '
+                    f'{tuple(own[key].shape)} here. Pick the arch the '
+                    'checkpoint was trained with.')
+        if not set(state) & set(own):
+            raise ValueError(f'{checkpoint} shares no key with UniRepLKNet; '
+                             'is it a detector/segmentor checkpoint that '
+                             "needs prefix='backbone.'?")
+        load_state_dict(self, state, strict=False, logger='current')
 
     # ------------------------------------------------------------ training
     def _freeze_stages(self) -> None:
