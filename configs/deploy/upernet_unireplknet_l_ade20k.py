@@ -1,0 +1,4 @@
+# Inference structure of ../upernet_unireplknet_l_ade20k.py; load a checkpoint
+# converted by tools/reparameterize.py.
+_base_ = '../upernet_unireplknet_l_ade20k.py'
+model = dict(backbone=dict(deploy=True, init_cfg=None))

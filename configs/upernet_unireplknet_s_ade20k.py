@@ -1,0 +1,15 @@
+# Paper row: UniRepLKNet-S, IN-1K, 512: 86M params, 1036G FLOPs, 50.5 / 51.0 mIoU.
+_base_ = './_base_/upernet_unireplknet_ade20k.py'
+
+model = dict(
+    backbone=dict(
+        arch='s',
+        drop_path_rate=0.3,
+        with_cp=True,
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint=
+            'checkpoints/unireplknet_s_in1k_224_acc83.91.pth')),
+    decode_head=dict(in_channels=[96, 192, 384, 768]),
+    auxiliary_head=dict(in_channels=384))
+optim_wrapper = dict(paramwise_cfg=dict(decay_rate=0.9, num_layers=12))

@@ -1,0 +1,70 @@
+# Copyright (c) mmunirep contributors. All rights reserved.
+"""Build the model of any mmunirep config outside the Runner (tools)."""
+from typing import Optional
+
+from mmengine.config import Config, DictAction  # noqa: F401 (re-export)
+from mmengine.logging import MMLogger
+from mmengine.model import revert_sync_batchnorm
+from mmengine.registry import MODELS, init_default_scope
+from mmengine.runner import load_checkpoint
+from torch import nn
+
+from mmunirep.models.utils import reparameterize_model
+
+
+def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
+    """Read a config and apply ``--cfg-options`` overrides."""
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def task_of(cfg: Config) -> str:
+    """'mmdet', 'mmseg' or 'mmpretrain': the default scope of a config."""
+    scope = cfg.get('default_scope')
+    if scope not in ('mmdet', 'mmseg', 'mmpretrain'):
+        raise ValueError(
+            f'config default_scope is {scope!r}; mmunirep tools handle '
+            "'mmdet', 'mmseg' and 'mmpretrain' configs")
+    return scope
+
+
+def build_model(cfg: Config,
+                checkpoint: Optional[str] = None,
+                deploy: bool = False,
+                device: str = 'cpu',
+                pretrained: bool = False) -> nn.Module:
+    """Build ``cfg.model`` in eval mode, optionally load and re-parameterize.
+
+    SyncBN is reverted to BN (no process group outside the Runner).
+
+    Args:
+        cfg (Config): A full config (its ``default_scope`` is used).
+        checkpoint (str, optional): Weights to load strictly.
+        deploy (bool): Switch re-parameterizable modules to the inference
+            structure after loading. Defaults to False.
+        device (str): Defaults to 'cpu'.
+        pretrained (bool): Run ``init_weights`` (loads ``init_cfg``
+            checkpoints). Defaults to False.
+
+    Returns:
+        nn.Module: The model.
+    """
+    init_default_scope(task_of(cfg))
+    model = revert_sync_batchnorm(MODELS.build(cfg.model))
+    if pretrained:
+        model.init_weights()
+    if checkpoint is not None:
+        checkpoint_data = load_checkpoint(
+            model, checkpoint, map_location='cpu', strict=True)
+        meta = checkpoint_data.get('meta', {}) if isinstance(
+            checkpoint_data, dict) else {}
+        if 'dataset_meta' in meta:
+            model.dataset_meta = meta['dataset_meta']
+    if deploy:
+        if reparameterize_model(model) == 0:
+            MMLogger.get_current_instance().warning(
+                'deploy requested but the model has nothing to '
+                're-parameterize')
+    return model.to(device).eval()
