@@ -94,7 +94,11 @@ class UniRepLKNetLayerDecayConstructor(DefaultOptimWrapperConstructor):
         self.decay_type = paramwise_cfg.get('decay_type', 'layer_wise')
         self.num_layers = paramwise_cfg.get('num_layers')
         self.decay_grn = bool(paramwise_cfg.get('decay_grn', False))
-        super().__init__(optim_wrapper_cfg, None)
+        # a non-empty paramwise_cfg makes the parent call add_params
+        super().__init__(
+            optim_wrapper_cfg,
+            dict(decay_rate=self.decay_rate, decay_type=self.decay_type,
+                 num_layers=self.num_layers, decay_grn=self.decay_grn))
 
     def _layer_id(self, name: str, backbones: Dict[str, UniRepLKNet]
                   ) -> Tuple[int, int]:
