@@ -8,12 +8,13 @@ package's default scope (mmdet, mmseg, mmpretrain) can name our modules as
 the ``mmunirep`` child of its root and imports the location on demand, so no
 ``custom_imports`` are needed.
 """
+from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import \
     OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
 from mmengine.registry import Registry
 
-__all__ = ['MODELS', 'OPTIM_WRAPPER_CONSTRUCTORS']
+__all__ = ['HOOKS', 'MODELS', 'OPTIM_WRAPPER_CONSTRUCTORS']
 
 #: Backbones and layers (``mmunirep.UniRepLKNet``).
 MODELS = Registry(
@@ -24,3 +25,7 @@ OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     'optimizer wrapper constructor',
     parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
     locations=['mmunirep.engine.optimizers'])
+
+#: Runner hooks (``mmunirep.SwitchToDeployHook``).
+HOOKS = Registry(
+    'hook', parent=MMENGINE_HOOKS, locations=['mmunirep.engine.hooks'])

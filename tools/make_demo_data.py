@@ -94,11 +94,14 @@ def parse_args(argv=None):
     """
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--out', default='data/demo', help='output folder')
-    parser.add_argument('--num-train', type=int, default=240)
-    parser.add_argument('--num-val', type=int, default=60)
-    parser.add_argument('--width', type=int, default=160)
-    parser.add_argument('--height', type=int, default=128)
-    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--num-train', type=int, default=240,
+                        help='number of training images')
+    parser.add_argument('--num-val', type=int, default=60,
+                        help='number of validation images')
+    parser.add_argument('--width', type=int, default=160, help='image width')
+    parser.add_argument('--height', type=int, default=128,
+                        help='image height')
+    parser.add_argument('--seed', type=int, default=0, help='random seed')
     parser.add_argument('--force', action='store_true',
                         help='regenerate even if the output is up to date')
     args = parser.parse_args(argv)
@@ -116,15 +119,26 @@ def hsv_color(hue, sat, val):
                     dtype=np.float32)
 
 
-def rotated_coords(rng, height, width):
+def pixel_grid(height, width, top=0, left=0):
+    """Pixel coordinates ``(x, y)`` of a ``(height, width)`` window whose
+    top-left pixel is ``(left, top)``, as float32 arrays."""
+    y, x = np.mgrid[top:top + height, left:left + width]
+    return x.astype(np.float32), y.astype(np.float32)
+
+
+def rotated_coords(rng, x, y):
     """Pixel coordinates rotated by a random angle.
 
+    Args:
+        rng (np.random.Generator): Random generator.
+        x (np.ndarray): x coordinates, see :func:`pixel_grid`.
+        y (np.ndarray): y coordinates, same shape.
+
     Returns:
-        tuple[np.ndarray, np.ndarray]: ``(u, v)``, each ``(height, width)``.
+        tuple[np.ndarray, np.ndarray]: ``(u, v)``, shaped like ``x``.
     """
     theta = rng.uniform(0, np.pi)
-    y, x = np.mgrid[:height, :width].astype(np.float32)
-    c, s = np.cos(theta), np.sin(theta)
+    c, s = np.float32(np.cos(theta)), np.float32(np.sin(theta))
     return x * c + y * s, y * c - x * s
 
 
@@ -145,36 +159,44 @@ def random_background(rng, height, width):
     sometimes faint stripes.
 
     Returns:
-        np.ndarray: ``(height, width, 3)`` float32 RGB in [0, 1].
+        np.ndarray: ``(height, width, 3)`` float32 RGB, roughly in [0, 1]
+        (the scene is clipped when converted to uint8).
     """
     hue = rng.uniform(0, 360)
     color_a = hsv_color(hue, rng.uniform(0.05, 0.35), rng.uniform(0.35, 0.8))
     color_b = hsv_color(hue + rng.uniform(-60, 60), rng.uniform(0.05, 0.35),
                         rng.uniform(0.35, 0.8))
-    u, _ = rotated_coords(rng, height, width)
+    x, y = pixel_grid(height, width)
+    u, _ = rotated_coords(rng, x, y)
     ramp = ((u - u.min()) / np.ptp(u))[..., None]
     image = color_a * (1 - ramp) + color_b * ramp
     cells = int(rng.integers(2, 8))
     image += rng.uniform(0.05, 0.15) * smooth_noise(rng, height, width, cells)
     image += 0.04 * smooth_noise(rng, height, width, cells, channels=3)
     if rng.random() < 0.35:
-        u, _ = rotated_coords(rng, height, width)
+        u, _ = rotated_coords(rng, x, y)
         period = rng.uniform(6, 24)
         image += rng.uniform(0.03, 0.08) * np.sin(2 * np.pi * u / period)[
             ..., None]
     return image
 
 
-def texture_pattern(rng, cls, height, width):
+def texture_pattern(rng, cls, x, y):
     """The class's texture as a blend weight between its two colours.
 
     circle: stripes, triangle: dots, rectangle: checker, star: solid (its
     texture is stronger noise, added by :func:`instance_appearance`).
 
+    Args:
+        rng (np.random.Generator): Random generator.
+        cls (int): Class index into :data:`CLASSES`.
+        x (np.ndarray): x coordinates, see :func:`pixel_grid`.
+        y (np.ndarray): y coordinates, same shape.
+
     Returns:
-        np.ndarray: ``(height, width)`` float32 in [0, 1].
+        np.ndarray: Float32 in [0, 1], shaped like ``x``.
     """
-    u, v = rotated_coords(rng, height, width)
+    u, v = rotated_coords(rng, x, y)
     name = CLASSES[cls]
     if name == 'circle':
         wave = np.sin(2 * np.pi * u / rng.uniform(5, 9))
@@ -189,24 +211,30 @@ def texture_pattern(rng, cls, height, width):
         cell = rng.uniform(3.5, 6)
         return ((np.floor(u / cell) + np.floor(v / cell)) % 2).astype(
             np.float32)
-    return np.zeros((height, width), np.float32)
+    return np.zeros_like(x)
 
 
-def instance_appearance(rng, cls, height, width):
-    """The full-image texture of one instance (masked when composited).
+def instance_appearance(rng, cls, x, y):
+    """The texture of one instance over a window of the image.
+
+    Args:
+        rng (np.random.Generator): Random generator.
+        cls (int): Class index into :data:`CLASSES`.
+        x (np.ndarray): x coordinates of the window, see :func:`pixel_grid`.
+        y (np.ndarray): y coordinates, same shape.
 
     Returns:
-        np.ndarray: ``(height, width, 3)`` float32 RGB.
+        np.ndarray: Float32 RGB, shaped ``x.shape + (3, )``.
     """
     hue = CLASS_HUES[cls] + rng.uniform(-HUE_JITTER, HUE_JITTER)
     main = hsv_color(hue, rng.uniform(0.5, 1.0), rng.uniform(0.6, 1.0))
     second = main * rng.uniform(0.3, 0.55)
-    weight = texture_pattern(rng, cls, height, width)[..., None]
+    weight = texture_pattern(rng, cls, x, y)[..., None]
     image = main * (1 - weight) + second * weight
-    u, _ = rotated_coords(rng, height, width)
-    image *= 1 + rng.uniform(0.0, 0.002) * (u - u.mean())[..., None]
+    u, _ = rotated_coords(rng, x, y)
+    image *= 1 + rng.uniform(0.0, 0.004) * (u - u.mean())[..., None]
     noise = 0.08 if CLASSES[cls] == 'star' else 0.03
-    return image + rng.normal(0, noise, image.shape).astype(np.float32)
+    return image + noise * rng.standard_normal(image.shape, np.float32)
 
 
 # ------------------------------------------------------------------- shapes
@@ -304,6 +332,24 @@ def place_instances(rng, height, width):
     return instances
 
 
+def visible_masks(instances, shape):
+    """The visible part of each instance (later instances lie on top).
+
+    Args:
+        instances (list[tuple[int, np.ndarray]]): Full masks, bottom first.
+        shape (tuple[int, int]): ``(height, width)`` of the image.
+
+    Returns:
+        list[tuple[int, np.ndarray]]: Boolean visible masks, same order.
+    """
+    covered = np.zeros(shape, bool)
+    visible = []
+    for cls, mask in reversed(instances):
+        visible.append((cls, mask.astype(bool) & ~covered))
+        covered |= mask.astype(bool)
+    return visible[::-1]
+
+
 def render_scene(rng, height, width):
     """Draw one scene.
 
@@ -316,29 +362,15 @@ def render_scene(rng, height, width):
     label_map = np.full((height, width), BACKGROUND_LABEL, np.uint8)
     instances = place_instances(rng, height, width)
     for cls, mask in instances:
-        inside = mask.astype(bool)
-        image[inside] = instance_appearance(rng, cls, height, width)[inside]
-        label_map[inside] = cls + 2
-    visible = visible_masks(instances)
+        x0, y0, w, h = cv2.boundingRect(mask)
+        window = (slice(y0, y0 + h), slice(x0, x0 + w))
+        inside = mask[window].astype(bool)
+        texture = instance_appearance(rng, cls, *pixel_grid(h, w, y0, x0))
+        image[window][inside] = texture[inside]
+        label_map[window][inside] = cls + 2
+    visible = visible_masks(instances, (height, width))
     image = np.clip(image * 255 + 0.5, 0, 255).astype(np.uint8)
     return image, label_map, visible
-
-
-def visible_masks(instances):
-    """The visible part of each instance (later instances lie on top).
-
-    Args:
-        instances (list[tuple[int, np.ndarray]]): Full masks, bottom first.
-
-    Returns:
-        list[tuple[int, np.ndarray]]: Boolean visible masks, same order.
-    """
-    covered = np.zeros_like(instances[0][1], dtype=bool)
-    visible = []
-    for cls, mask in reversed(instances):
-        visible.append((cls, mask.astype(bool) & ~covered))
-        covered |= mask.astype(bool)
-    return visible[::-1]
 
 
 # --------------------------------------------------------------------- COCO
@@ -353,7 +385,7 @@ def mask_to_polygons(mask):
         list[list[float]]: ``[[x1, y1, x2, y2, ...], ...]``, each with at
         least 3 points.
     """
-    upsampled = np.kron(mask.astype(np.uint8), np.ones((2, 2), np.uint8))
+    upsampled = mask.astype(np.uint8).repeat(2, 0).repeat(2, 1)
     contours, _ = cv2.findContours(upsampled, cv2.RETR_EXTERNAL,
                                    cv2.CHAIN_APPROX_SIMPLE)
     return [((c.reshape(-1, 2) + 0.5) / 2).ravel().tolist() for c in contours
@@ -378,12 +410,10 @@ def coco_annotations(visible, image_id, first_id):
         polygons = mask_to_polygons(mask) if area >= MIN_AREA else []
         if not polygons:
             continue
-        ys, xs = np.nonzero(mask)
-        x0, y0 = int(xs.min()), int(ys.min())
         annotations.append(
             dict(id=first_id + len(annotations), image_id=image_id,
                  category_id=cls + 1,
-                 bbox=[x0, y0, int(xs.max()) + 1 - x0, int(ys.max()) + 1 - y0],
+                 bbox=list(cv2.boundingRect(mask.astype(np.uint8))),
                  area=area, iscrowd=0, segmentation=polygons))
     return annotations
 

@@ -33,7 +33,7 @@ def task_of(cfg: Config) -> str:
 def build_model(cfg: Config,
                 checkpoint: Optional[str] = None,
                 deploy: bool = False,
-                device: str = 'cpu',
+                device: Optional[str] = 'cpu',
                 pretrained: bool = False) -> nn.Module:
     """Build ``cfg.model`` in eval mode, optionally load and re-parameterize.
 
@@ -44,7 +44,8 @@ def build_model(cfg: Config,
         checkpoint (str, optional): Weights to load strictly.
         deploy (bool): Switch re-parameterizable modules to the inference
             structure after loading. Defaults to False.
-        device (str): Defaults to 'cpu'.
+        device (str, optional): Where to put the model; None leaves it
+            where it was built. Defaults to 'cpu'.
         pretrained (bool): Run ``init_weights`` (loads ``init_cfg``
             checkpoints). Defaults to False.
 
@@ -67,4 +68,6 @@ def build_model(cfg: Config,
             MMLogger.get_current_instance().warning(
                 'deploy requested but the model has nothing to '
                 're-parameterize')
-    return model.to(device).eval()
+    if device is not None:
+        model = model.to(device)
+    return model.eval()

@@ -1,0 +1,91 @@
+# Copyright (c) mmunirep contributors. All rights reserved.
+"""Run a detector, segmentor or classifier on image files and draw results.
+
+One code path for the three tasks: the config's own test pipeline (without
+annotation loading), the model's ``test_step`` (pre- and post-processing
+included) and the task's MMEngine visualizer.
+"""
+import copy
+from typing import List, Optional
+
+import mmcv
+from mmengine.config import Config
+from mmengine.dataset import Compose, pseudo_collate
+from mmengine.registry import DATASETS, VISUALIZERS, init_default_scope
+from torch import nn
+
+from .model_builder import task_of
+
+
+def test_pipeline_of(cfg: Config) -> Compose:
+    """The config's test pipeline, minus its annotation loading."""
+    init_default_scope(task_of(cfg))
+    steps = copy.deepcopy(cfg.test_dataloader.dataset.pipeline)
+    steps = [s for s in steps if s['type'] != 'LoadAnnotations']
+    return Compose(steps)
+
+
+def dataset_meta_of(cfg: Config) -> dict:
+    """Class names and palette: the dataset class's, updated by the
+    config's ``metainfo``."""
+    init_default_scope(task_of(cfg))
+    dataset_cfg = cfg.test_dataloader.dataset
+    meta = dict(getattr(DATASETS.get(dataset_cfg.type), 'METAINFO', {}))
+    meta.update(dataset_cfg.get('metainfo') or {})
+    return meta
+
+
+def predict(model: nn.Module, pipeline: Compose, image_paths: List[str]):
+    """Predict a batch of image files.
+
+    Args:
+        model (nn.Module): A model built from the config, in eval mode.
+        pipeline (Compose): :func:`test_pipeline_of` the config.
+        image_paths (list[str]): Image files.
+
+    Returns:
+        list: One task data sample (DetDataSample, SegDataSample or
+        DataSample) per image, in original-image coordinates.
+    """
+    batch = [pipeline(dict(img_path=path, img_id=i))
+             for i, path in enumerate(image_paths)]
+    return model.test_step(pseudo_collate(batch))
+
+
+def draw_prediction(cfg: Config, dataset_meta: dict, image_path: str,
+                    data_sample, out_file: str,
+                    score_thr: float = 0.3) -> None:
+    """Draw one prediction on its image with the task's visualizer.
+
+    Args:
+        cfg (Config): The model's config (its ``visualizer`` is used).
+        dataset_meta (dict): ``classes`` (and ``palette``).
+        image_path (str): The image the prediction belongs to.
+        data_sample: What :func:`predict` returned for it.
+        out_file (str): PNG to write.
+        score_thr (float): Boxes/masks below this score are not drawn
+            (detection). Defaults to 0.3.
+    """
+    task = task_of(cfg)
+    init_default_scope(task)
+    vis_cfg = copy.deepcopy(cfg.visualizer)
+    vis_cfg['name'] = f'mmunirep_demo_{task}'
+    vis_cfg.pop('vis_backends', None)
+    visualizer = VISUALIZERS.build(vis_cfg)
+    visualizer.dataset_meta = dataset_meta
+    image = mmcv.imread(image_path, channel_order='rgb')
+    if task == 'mmpretrain':
+        visualizer.visualize_cls(
+            image, data_sample, classes=dataset_meta.get('classes'),
+            draw_gt=False, out_file=out_file)
+        return
+    kwargs = dict(pred_score_thr=score_thr) if task == 'mmdet' else {}
+    visualizer.add_datasample(
+        'prediction', image, data_sample, draw_gt=False, show=False,
+        out_file=out_file, **kwargs)
+
+
+def load_dataset_meta(model: nn.Module, cfg: Config) -> dict:
+    """The model's ``dataset_meta`` (from its checkpoint) or the config's."""
+    meta: Optional[dict] = getattr(model, 'dataset_meta', None)
+    return meta if meta and meta.get('classes') else dataset_meta_of(cfg)

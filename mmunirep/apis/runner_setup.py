@@ -1,0 +1,170 @@
+# Copyright (c) mmunirep contributors. All rights reserved.
+"""Config edits shared by tools/train.py and tools/test.py.
+
+Each function applies one command-line option the way mmdet, mmseg and
+mmpretrain's own tools do, so the arguments mean the same thing for every
+task.
+"""
+import datetime
+import os.path as osp
+from typing import Optional
+
+import torch
+import torch.distributed as dist
+from mmengine.config import Config, ConfigDict
+from mmengine.logging import print_log
+
+from .model_builder import task_of
+
+#: The visualization hook and test-result dump of each task.
+VIS_HOOK_OUT_KEY = dict(mmdet='test_out_dir', mmseg=None,
+                        mmpretrain='out_dir')
+DUMP_METRIC = dict(mmdet='DumpDetResults', mmseg='DumpResults',
+                   mmpretrain='DumpResults')
+
+
+def set_work_dir(cfg: Config, work_dir: Optional[str],
+                 config_path: str) -> None:
+    """``--work-dir`` > the config's ``work_dir`` > ./work_dirs/<config>."""
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(config_path))[0])
+
+
+def enable_amp(cfg: Config) -> None:
+    """``--amp``: mixed precision through MMEngine's AmpOptimWrapper."""
+    wrapper = cfg.optim_wrapper
+    if wrapper.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
+        print_log('AMP is already enabled in the config', logger='current')
+        return
+    if wrapper.get('type', 'OptimWrapper') != 'OptimWrapper':
+        raise ValueError(f"--amp needs optim_wrapper.type 'OptimWrapper', "
+                         f"got {wrapper.type!r}")
+    wrapper.type = 'AmpOptimWrapper'
+    wrapper.loss_scale = 'dynamic'
+
+
+def enable_auto_scale_lr(cfg: Config) -> None:
+    """``--auto-scale-lr``: scale lr by (real batch) / base_batch_size."""
+    if 'auto_scale_lr' not in cfg or 'base_batch_size' not in \
+            cfg.auto_scale_lr:
+        raise ValueError(
+            "--auto-scale-lr needs auto_scale_lr=dict(base_batch_size=...) "
+            'in the config')
+    cfg.auto_scale_lr.enable = True
+
+
+def set_resume(cfg: Config, resume: Optional[str]) -> None:
+    """``--resume`` (latest checkpoint in the work dir) or ``--resume PATH``."""
+    if resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif resume is not None:
+        cfg.resume = True
+        cfg.load_from = resume
+
+
+def _replace_sync_bn(node) -> int:
+    """Turn every ``type='SyncBN'`` norm config under ``node`` into BN."""
+    replaced = 0
+    if isinstance(node, dict):
+        if node.get('type') in ('SyncBN', 'MMSyncBN'):
+            node['type'] = 'BN'
+            replaced += 1
+        for value in node.values():
+            replaced += _replace_sync_bn(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            replaced += _replace_sync_bn(value)
+    return replaced
+
+
+def adapt_distributed_to_cpu(cfg: Config, launcher: str) -> bool:
+    """Let a multi-process run work on a machine without CUDA.
+
+    Uses the gloo backend instead of NCCL, BatchNorm instead of SyncBN (SyncBN
+    needs GPUs: each process then normalises with its own batch statistics)
+    and CPU DistributedDataParallel. Says what it changed.
+
+    Returns:
+        bool: Whether anything was changed.
+    """
+    if launcher == 'none' or torch.cuda.is_available():
+        return False
+    if launcher != 'pytorch':
+        raise RuntimeError(
+            f'No CUDA device: CPU multi-process runs support the pytorch '
+            f"launcher (tools/dist_train.sh, dist_test.sh), not {launcher!r}")
+    cfg.setdefault('env_cfg', ConfigDict())
+    cfg.env_cfg.setdefault('dist_cfg', ConfigDict())
+    cfg.env_cfg.dist_cfg.backend = 'gloo'
+    if not dist.is_initialized():
+        # MMEngine's init_dist calls torch.cuda.set_device, which fails
+        # without a GPU; a group that already exists is used as it is
+        timeout = cfg.env_cfg.dist_cfg.get('timeout')
+        dist.init_process_group(
+            backend='gloo', **({} if timeout is None else dict(
+                timeout=datetime.timedelta(seconds=timeout))))
+    replaced = _replace_sync_bn(cfg.model)
+    cfg.pop('sync_bn', None)
+    wrapper = cfg.get('model_wrapper_cfg') or ConfigDict(
+        type='MMDistributedDataParallel', broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+    wrapper.device_ids = None
+    cfg.model_wrapper_cfg = wrapper
+    print_log(
+        f'No CUDA device: distributed {launcher} run on the CPU with the '
+        f'gloo backend; {replaced} SyncBN layer config(s) changed to BN '
+        '(statistics per process).', logger='current', level=30)
+    return True
+
+
+def enable_visualization(cfg: Config, show: bool, show_dir: Optional[str],
+                         wait_time: float) -> None:
+    """``--show`` / ``--show-dir`` through the task's visualization hook."""
+    if not (show or show_dir):
+        return
+    hook = cfg.default_hooks.get('visualization')
+    if hook is None:
+        raise ValueError('--show/--show-dir need a visualization hook in '
+                         'default_hooks')
+    task = task_of(cfg)
+    hook['enable' if task == 'mmpretrain' else 'draw'] = True
+    if show:
+        hook['show'] = True
+        hook['wait_time'] = wait_time
+    if show_dir:
+        key = VIS_HOOK_OUT_KEY[task]
+        if key is None:  # mmseg saves through the visualizer
+            cfg.visualizer['save_dir'] = show_dir
+        else:
+            hook[key] = show_dir
+
+
+def enable_tta(cfg: Config) -> None:
+    """``--tta``: the config's test-time augmentation pipeline and model."""
+    if 'tta_model' not in cfg or 'tta_pipeline' not in cfg:
+        raise ValueError(f'--tta needs tta_model and tta_pipeline in the '
+                         f'config; {cfg.filename} has none')
+    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+    cfg.tta_model.module = cfg.model
+    cfg.model = cfg.tta_model
+
+
+def add_results_dump(cfg: Config, out: str) -> None:
+    """``--out FILE``: also dump the raw predictions to a pickle file."""
+    if not out.endswith(('.pkl', '.pickle')):
+        raise ValueError(f'--out must be a .pkl/.pickle file, got {out}')
+    dump = dict(type=DUMP_METRIC[task_of(cfg)], out_file_path=out)
+    evaluator = cfg.test_evaluator
+    cfg.test_evaluator = list(evaluator) + [dump] if isinstance(
+        evaluator, (list, tuple)) else [evaluator, dump]
+
+
+def add_deploy_hook(cfg: Config) -> None:
+    """``--deploy``: re-parameterize after loading, before testing."""
+    hooks = list(cfg.get('custom_hooks', []))
+    hooks.append(dict(type='mmunirep.SwitchToDeployHook'))
+    cfg.custom_hooks = hooks

@@ -1,0 +1,148 @@
+# Copyright (c) mmunirep contributors. All rights reserved.
+"""UperNet + UniRepLKNet end to end on the CPU, through the tools."""
+import json
+
+import numpy as np
+import pytest
+import torch
+from mmengine.runner import CheckpointLoader
+
+from mmunirep.apis import build_model, load_config, predict, test_pipeline_of
+from tests.test_tools.conftest import (free_port, read_metrics, run_tool,
+                                       seg_options)
+
+SEG = 'configs/demo/upernet_unireplknet_a_shapes.py'
+SEG_DEPLOY = 'configs/demo/deploy/upernet_unireplknet_a_shapes.py'
+SYNC_BN = ['model.backbone.norm_cfg.type=SyncBN',
+           'model.decode_head.norm_cfg.type=SyncBN',
+           'model.auxiliary_head.norm_cfg.type=SyncBN']
+
+
+@pytest.fixture(scope='module')
+def trained(shapes_data, tmp_path_factory):
+    """4 iterations of training, SyncBN config on one CPU process."""
+    work_dir = tmp_path_factory.mktemp('seg')
+    result = run_tool('tools/train.py', SEG, '--work-dir', work_dir,
+                      *seg_options(shapes_data), *SYNC_BN)
+    return work_dir, result.stdout + result.stderr
+
+
+def test_training_evaluates_miou_with_syncbn_reverted(trained):
+    work_dir, log = trained
+    assert (work_dir / 'iter_4.pth').is_file()
+    assert 'SyncBatchNorm (SyncBN) layers in the model will be automatically' \
+        ' reverted' in log
+    assert 'mIoU:' in log
+    state = CheckpointLoader.load_checkpoint(str(work_dir / 'iter_4.pth'))
+    assert state['meta']['iter'] == 4
+    # the layer-decay constructor grouped the parameters
+    assert 'Layer-wise lr decay (layer_wise, rate 0.9)' in log
+
+
+def test_resume_continues_from_the_checkpoint(trained, shapes_data):
+    work_dir, _ = trained
+    result = run_tool('tools/train.py', SEG, '--work-dir', work_dir,
+                      '--resume', *seg_options(shapes_data, iters=6))
+    log = result.stdout + result.stderr
+    assert 'resumed' in log.lower()
+    assert 'Iter(train) [5/6]' in log or 'Iter(train) [6/6]' in log
+    assert 'Iter(train) [1/6]' not in log
+    state = CheckpointLoader.load_checkpoint(str(work_dir / 'iter_6.pth'))
+    assert state['meta']['iter'] == 6
+
+
+def test_reparameterized_model_gives_the_same_masks_and_miou(
+        trained, shapes_data, tmp_path):
+    work_dir, _ = trained
+    ckpt, deploy = work_dir / 'iter_4.pth', tmp_path / 'deploy.pth'
+    opts = seg_options(shapes_data)
+    run_tool('tools/reparameterize.py', SEG, ckpt, deploy, *opts)
+    run_tool('tools/test.py', SEG, ckpt, '--work-dir', tmp_path / 'trained',
+             *opts)
+    run_tool('tools/test.py', SEG_DEPLOY, deploy, '--work-dir',
+             tmp_path / 'deploy', *opts)
+    run_tool('tools/test.py', SEG, ckpt, '--deploy', '--work-dir',
+             tmp_path / 'switched', *opts)
+    trained_m = read_metrics(tmp_path / 'trained')
+    for other in ('deploy', 'switched'):
+        metrics = read_metrics(tmp_path / other)
+        assert metrics['mIoU'] == pytest.approx(trained_m['mIoU'], abs=0.01)
+    # the masks themselves
+    cfg = load_config(SEG, dict(test_dataloader=dict(dataset=dict(
+        data_root=f'{shapes_data}/ade'))))
+    deploy_cfg = load_config(SEG_DEPLOY)
+    images = sorted(str(p) for p in (shapes_data / 'ade/images/validation')
+                    .glob('*.jpg'))
+    pipeline = test_pipeline_of(cfg)
+    with torch.no_grad():
+        ours = predict(build_model(cfg, str(ckpt)), pipeline, images)
+        deployed = predict(build_model(deploy_cfg, str(deploy)), pipeline,
+                           images)
+    for a, b in zip(ours, deployed):
+        same = (a.pred_sem_seg.data == b.pred_sem_seg.data).float().mean()
+        assert same > 0.999
+
+
+def test_dist_train_and_dist_test_on_two_cpu_processes(shapes_data, tmp_path):
+    port = str(free_port())
+    opts = seg_options(shapes_data, iters=2)
+    result = run_tool('tools/dist_train.sh', SEG, 2, '--work-dir', tmp_path,
+                      *opts, env=dict(PORT=port))
+    log = result.stdout + result.stderr
+    assert 'gloo backend' in log
+    assert (tmp_path / 'iter_2.pth').is_file()
+    run_tool('tools/dist_test.sh', SEG, tmp_path / 'iter_2.pth', 2,
+             '--work-dir', tmp_path / 'test', *opts,
+             env=dict(PORT=str(free_port())))
+    assert isinstance(read_metrics(tmp_path / 'test')['mIoU'], float)
+
+
+def test_image_demo_draws_masks(trained, shapes_data, tmp_path):
+    work_dir, _ = trained
+    images = sorted((shapes_data / 'ade/images/validation').glob('*.jpg'))[:2]
+    for image in images:
+        (tmp_path / 'in').mkdir(exist_ok=True)
+        (tmp_path / 'in' / image.name).write_bytes(image.read_bytes())
+    run_tool('tools/image_demo.py', SEG, work_dir / 'iter_4.pth',
+             tmp_path / 'in', '--out-dir', tmp_path / 'out', '--deploy')
+    import mmcv
+    for image in images:
+        drawn = mmcv.imread(str(tmp_path / 'out' / (image.stem + '.png')))
+        source = mmcv.imread(str(image))
+        assert drawn.shape == source.shape
+        assert np.abs(drawn.astype(int) - source.astype(int)).mean() > 1
+
+
+def test_benchmark_and_flops_tools(trained, tmp_path):
+    work_dir, _ = trained
+    run_tool('tools/analysis/benchmark.py', SEG, '--checkpoint',
+             work_dir / 'iter_4.pth', '--shape', 128, 160, '--rounds', 1,
+             '--warmup', 0, '--json', tmp_path / 'speed.json')
+    speed = json.loads((tmp_path / 'speed.json').read_text())['results']
+    assert speed['train']['img_per_s'] > 0 and speed['deploy']['img_per_s'] > 0
+    run_tool('tools/analysis/get_flops.py', SEG, '--shape', 128, 160,
+             '--json', tmp_path / 'flops.json')
+    flops = json.loads((tmp_path / 'flops.json').read_text())
+    cfg = load_config(SEG)
+    model = build_model(cfg, deploy=True)
+    expected = sum(p.numel() for n, p in model.named_parameters()
+                   if not n.startswith('auxiliary_head'))
+    assert flops['params'] == expected
+    assert flops['flops'] > 0 and set(flops['parts']) == {
+        'backbone+neck', 'decode_head'}
+
+
+def test_reparameterize_refuses_a_mismatched_config(trained, tmp_path):
+    work_dir, _ = trained
+    result = run_tool('tools/reparameterize.py',
+                      'configs/demo/cascade_mask_rcnn_unireplknet_a_shapes.py',
+                      work_dir / 'iter_4.pth', tmp_path / 'x.pth',
+                      expect_ok=False)
+    assert 'does not match' in result.stderr
+    assert not (tmp_path / 'x.pth').exists()
+    wrong_arch = run_tool('tools/reparameterize.py', SEG,
+                          work_dir / 'iter_4.pth', tmp_path / 'y.pth',
+                          '--cfg-options', 'model.backbone.arch=f',
+                          expect_ok=False)
+    assert 'has shape (20, 3, 3, 3) in the checkpoint but (24, 3, 3, 3)' in \
+        wrong_arch.stderr

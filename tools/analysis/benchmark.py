@@ -1,0 +1,120 @@
+# Copyright (c) mmunirep contributors. All rights reserved.
+"""End-to-end inference throughput of a config's model (pre-processing,
+forward and post-processing as in testing), training vs inference structure.
+
+Both structures run in the same process, interleaved round by round, and the
+median of the rounds is reported (noisy machines affect both alike).
+
+    python tools/analysis/benchmark.py CONFIG [--checkpoint CKPT] \
+        [--structure train deploy] [--dtype fp32|fp16|bf16] [--batch 1] \
+        [--shape H W] [--device cpu|cuda] [--rounds 7]
+
+fp16 / bf16 run under torch.autocast (mixed precision inference).
+"""
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from contextlib import nullcontext
+
+import mmcv
+import mmunirep  # noqa: F401  (environment check, checkpoint allow-list)
+import numpy as np
+import torch
+from mmengine.config import DictAction
+from mmengine.dataset import pseudo_collate
+
+from mmunirep.apis import build_model, load_config, test_pipeline_of
+from mmunirep.utils import tune_cpu_allocator
+
+DTYPES = dict(fp16=torch.float16, bf16=torch.bfloat16)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config')
+    parser.add_argument('--checkpoint', help='weights (random if omitted)')
+    parser.add_argument('--structure', nargs='+', default=['train', 'deploy'],
+                        choices=['train', 'deploy'])
+    parser.add_argument('--dtype', default='fp32',
+                        choices=['fp32', 'fp16', 'bf16'])
+    parser.add_argument('--batch', type=int, default=1)
+    parser.add_argument('--shape', type=int, nargs=2, default=[512, 512],
+                        help='H W of the (generated) input image')
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--threads', type=int, help='torch CPU threads')
+    parser.add_argument('--rounds', type=int, default=7)
+    parser.add_argument('--warmup', type=int, default=2)
+    parser.add_argument('--tune-malloc', action='store_true',
+                        help='raise glibc malloc thresholds (CPU)')
+    parser.add_argument('--json', help='also write the results here')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args()
+
+
+def make_batch(cfg, shape, batch):
+    """A packed batch from a random image of the given shape."""
+    image = np.random.default_rng(0).integers(
+        0, 256, (*shape, 3), dtype=np.uint8)
+    with tempfile.NamedTemporaryFile(suffix='.png') as f:
+        mmcv.imwrite(image, f.name)
+        item = test_pipeline_of(cfg)(dict(img_path=f.name, img_id=0))
+    return pseudo_collate([item] * batch)
+
+
+def main():
+    args = parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.tune_malloc:
+        tune_cpu_allocator()
+    cfg = load_config(args.config, args.cfg_options)
+    if cfg.model.get('backbone', {}).get('init_cfg') is not None:
+        cfg.model.backbone.init_cfg = None
+    data = make_batch(cfg, args.shape, args.batch)
+    models = {
+        s: build_model(cfg, args.checkpoint, deploy=s == 'deploy',
+                       device=args.device)
+        for s in args.structure
+    }
+    device_type = torch.device(args.device).type
+    autocast = (torch.autocast(device_type, dtype=DTYPES[args.dtype])
+                if args.dtype in DTYPES else nullcontext())
+
+    def run(model):
+        with torch.no_grad(), autocast:
+            model.test_step(data)
+        if device_type == 'cuda':
+            torch.cuda.synchronize()
+
+    for model in models.values():
+        for _ in range(args.warmup):
+            run(model)
+    times = {s: [] for s in models}
+    for _ in range(args.rounds):
+        for structure, model in models.items():
+            start = time.perf_counter()
+            run(model)
+            times[structure].append(time.perf_counter() - start)
+    print(f'{args.config}: batch {args.batch}, {args.shape[0]}x'
+          f'{args.shape[1]} input, {args.dtype}, {args.device}, '
+          f'{torch.get_num_threads()} threads; median of {args.rounds} '
+          'interleaved rounds')
+    print(f"{'structure':<10} {'img/s':>8} {'ms/batch':>9} {'ratio':>7}")
+    results, reference = {}, None
+    for structure, samples in times.items():
+        seconds = statistics.median(samples)
+        throughput = args.batch / seconds
+        reference = reference or throughput
+        results[structure] = dict(img_per_s=throughput,
+                                  ms_per_batch=seconds * 1e3)
+        print(f'{structure:<10} {throughput:>8.2f} {seconds * 1e3:>9.1f} '
+              f'{throughput / reference:>7.3f}')
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(dict(config=args.config, results=results), f, indent=2)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,87 @@
+# Copyright (c) mmunirep contributors. All rights reserved.
+"""Test (evaluate) a checkpoint of any mmunirep config.
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE.pkl]
+        [--show] [--show-dir DIR] [--tta] [--deploy] [--cfg-options ...]
+    tools/dist_test.sh CONFIG CHECKPOINT GPUS [same options]
+
+``--deploy`` loads a training-structure checkpoint and re-parameterizes the
+model before testing; a checkpoint converted by tools/reparameterize.py goes
+with the matching configs/deploy/ config instead. The metrics are also
+written to WORK_DIR/test_metrics.json.
+"""
+import argparse
+import os
+import os.path as osp
+
+import mmunirep  # noqa: F401  (environment check, checkpoint allow-list)
+from mmengine.config import DictAction
+from mmengine.fileio import dump
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+from mmunirep.apis import (adapt_distributed_to_cpu, add_deploy_hook,
+                           add_results_dump, enable_tta, enable_visualization,
+                           load_config, set_work_dir)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Test (and eval) a model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the dir to save the metrics')
+    parser.add_argument('--out', help='dump the predictions to a .pkl file')
+    parser.add_argument('--show', action='store_true',
+                        help='show the predictions in a window')
+    parser.add_argument('--show-dir',
+                        help='save the drawn predictions in this directory '
+                        '(under the work dir for mmdet/mmseg, as they do)')
+    parser.add_argument('--wait-time', type=float, default=2,
+                        help='seconds per image with --show')
+    parser.add_argument('--tta', action='store_true',
+                        help='test-time augmentation (multi-scale + flip)')
+    parser.add_argument('--deploy', action='store_true',
+                        help='re-parameterize the model after loading a '
+                        'training-structure checkpoint')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override settings in the config, key=value')
+    parser.add_argument('--launcher',
+                        choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main():
+    args = parse_args()
+    cfg = load_config(args.config, args.cfg_options)
+    cfg.launcher = args.launcher
+    set_work_dir(cfg, args.work_dir, args.config)
+    cfg.load_from = args.checkpoint
+    # the checkpoint holds every weight: do not load ImageNet weights first
+    if cfg.model.get('backbone', {}).get('init_cfg') is not None:
+        cfg.model.backbone.init_cfg = None
+    enable_visualization(cfg, args.show, args.show_dir, args.wait_time)
+    if args.tta:
+        enable_tta(cfg)
+    if args.out:
+        add_results_dump(cfg, args.out)
+    if args.deploy:
+        add_deploy_hook(cfg)
+    adapt_distributed_to_cpu(cfg, args.launcher)
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
+        else RUNNERS.build(cfg)
+    metrics = runner.test()
+    if runner.rank == 0:
+        # the numbers, machine-readable, next to the logs
+        path = osp.join(cfg.work_dir, 'test_metrics.json')
+        dump(dict(config=args.config, checkpoint=args.checkpoint,
+                  deploy=args.deploy, tta=args.tta, metrics=metrics), path)
+        runner.logger.info(f'metrics written to {path}')
+
+
+if __name__ == '__main__':
+    main()
