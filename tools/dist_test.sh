@@ -10,14 +10,8 @@ NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-TOOLS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-if [ -z "${PYTHON:-}" ]; then
-  if [ -z "${VIRTUAL_ENV:-}" ] && [ -x "$TOOLS/../.venv/bin/python" ]; then
-    PYTHON=$TOOLS/../.venv/bin/python
-  else
-    PYTHON=python
-  fi
-fi
+# shellcheck source=tools/env_python.sh
+source "$(dirname "${BASH_SOURCE[0]}")/env_python.sh"
 exec "$PYTHON" -m torch.distributed.run \
   --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
   --nproc_per_node="$GPUS" --master_port="$PORT" \

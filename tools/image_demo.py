@@ -16,8 +16,8 @@ import os.path as osp
 import mmunirep  # noqa: F401  (environment check, checkpoint allow-list)
 from mmengine.config import DictAction
 
-from mmunirep.apis import (build_model, draw_prediction, load_config,
-                           load_dataset_meta, predict, test_pipeline_of)
+from mmunirep.apis import (build_model, build_test_pipeline, draw_prediction,
+                           load_config, load_dataset_meta, predict)
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 
@@ -61,7 +61,7 @@ def main():
         cfg.model.backbone.init_cfg = None
     model = build_model(cfg, args.checkpoint, deploy=args.deploy,
                         device=args.device)
-    pipeline = test_pipeline_of(cfg)
+    pipeline = build_test_pipeline(cfg)
     dataset_meta = load_dataset_meta(model, cfg)
     os.makedirs(args.out_dir, exist_ok=True)
     for path in images:

@@ -70,9 +70,10 @@ SPLITS = (('train', 'training', 'train2017'),
           ('val', 'validation', 'val2017'))
 
 #: Hue centre (degrees) of each class's colour family; jitter is
-#: +-HUE_JITTER, so neighbouring families (red / yellow) slightly overlap.
+#: +-HUE_JITTER, so neighbouring families (red / yellow) come within 15
+#: degrees of each other, and backgrounds can take any hue.
 CLASS_HUES = (0, 130, 220, 55)
-HUE_JITTER = 30
+HUE_JITTER = 20
 #: Shape size (outer diameter) as a fraction of the mean image side.
 SIZE_RANGE = (0.12, 0.45)
 NUM_INSTANCES = (2, 5)

@@ -28,6 +28,7 @@ from mmengine.runner.checkpoint import CheckpointLoader
 
 from mmunirep.apis import build_model, load_config
 from mmunirep.models import reparameterize_model
+from mmunirep.utils import compare_state_dicts
 
 
 def parse_args():
@@ -63,27 +64,15 @@ def select_state_dict(checkpoint: dict, raw_weights: bool) -> tuple:
 def check_match(model: torch.nn.Module, state: dict, config: str,
                 checkpoint: str) -> None:
     """Raise a clear error when the checkpoint does not fit the config."""
-    own = model.state_dict()
-    for key, value in state.items():
-        if key in own and own[key].shape != value.shape:
-            raise SystemExit(
-                f'error: {checkpoint} does not match {config}: {key} has '
-                f'shape {tuple(value.shape)} in the checkpoint but '
-                f'{tuple(own[key].shape)} in the model. Use the config the '
-                'checkpoint was trained with.')
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    if missing or unexpected:
-        hint = ''
-        if any('dil_conv' in k or 'origin_bn' in k for k in missing):
-            hint = (' The checkpoint looks re-parameterized already: use it '
-                    'with the deploy config directly.')
-        first = (f'missing {missing[0]!r}' if missing else
-                 f'unexpected {unexpected[0]!r}')
-        raise SystemExit(
-            f'error: {checkpoint} does not match {config}: {len(missing)} '
-            f'missing and {len(unexpected)} unexpected keys (first: '
-            f'{first}).{hint}')
+    diff = compare_state_dicts(model.state_dict(), state)
+    if not diff:
+        return
+    hint = ' Use the config the checkpoint was trained with.'
+    if any('dil_conv' in k or 'origin_bn' in k for k in diff.missing):
+        hint = (' The checkpoint looks re-parameterized already: use it with '
+                'the deploy config directly.')
+    raise SystemExit(f'error: {checkpoint} does not match {config}: '
+                     f'{diff.describe()}.{hint}')
 
 
 def main():

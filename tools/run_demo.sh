@@ -57,6 +57,9 @@ step "segmentation: UperNet + UniRepLKNet-A, tools/dist_train.sh on 2 CPU proces
 bash tools/dist_train.sh "$SEG" 2 --work-dir "$OUT/seg" --cfg-options "${SEG_OPTS[@]}"
 
 step "detection: Cascade Mask R-CNN + UniRepLKNet-A (EMA, layer decay), tools/train.py"
+# like the paper's detectors, which start from an ImageNet backbone, the demo
+# detector starts from the backbone the segmentation demo just trained
+DET_OPTS+=("model.backbone.init_cfg.checkpoint=$(cat "$OUT/seg/last_checkpoint")")
 "$PY" tools/train.py "$DET" --work-dir "$OUT/det" --cfg-options "${DET_OPTS[@]}"
 
 for task in seg det; do

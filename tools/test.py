@@ -11,11 +11,9 @@ with the matching configs/deploy/ config instead. The metrics are also
 written to WORK_DIR/test_metrics.json.
 """
 import argparse
-import os
 import os.path as osp
 
 import mmunirep  # noqa: F401  (environment check, checkpoint allow-list)
-from mmengine.config import DictAction
 from mmengine.fileio import dump
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
@@ -23,6 +21,7 @@ from mmengine.runner import Runner
 from mmunirep.apis import (adapt_distributed_to_cpu, add_deploy_hook,
                            add_results_dump, enable_tta, enable_visualization,
                            load_config, set_work_dir)
+from mmunirep.apis.cli import add_runner_arguments, export_local_rank
 
 
 def parse_args():
@@ -43,15 +42,9 @@ def parse_args():
     parser.add_argument('--deploy', action='store_true',
                         help='re-parameterize the model after loading a '
                         'training-structure checkpoint')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override settings in the config, key=value')
-    parser.add_argument('--launcher',
-                        choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_runner_arguments(parser)
     args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    export_local_rank(args)
     return args
 
 

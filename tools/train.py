@@ -9,16 +9,15 @@ The arguments are mmdet's / mmseg's / mmpretrain's. Without CUDA, a
 distributed launch runs on the CPU with the gloo backend (and says so).
 """
 import argparse
-import os
 
 import mmunirep  # noqa: F401  (environment check, checkpoint allow-list)
-from mmengine.config import DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmunirep.apis import (adapt_distributed_to_cpu, enable_amp,
                            enable_auto_scale_lr, load_config, set_resume,
                            set_work_dir)
+from mmunirep.apis.cli import add_runner_arguments, export_local_rank
 
 
 def parse_args():
@@ -34,17 +33,9 @@ def parse_args():
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr by (total batch) / '
                         'auto_scale_lr.base_batch_size')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override settings in the config, key=value (e.g. '
-        'model.backbone.init_cfg=None)')
-    parser.add_argument('--launcher',
-                        choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    # torch.distributed.launch passes --local-rank (or --local_rank)
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_runner_arguments(parser)
     args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    export_local_rank(args)
     return args
 
 

@@ -17,7 +17,7 @@ from torch import nn
 from .model_builder import task_of
 
 
-def test_pipeline_of(cfg: Config) -> Compose:
+def build_test_pipeline(cfg: Config) -> Compose:
     """The config's test pipeline, minus its annotation loading."""
     init_default_scope(task_of(cfg))
     steps = copy.deepcopy(cfg.test_dataloader.dataset.pipeline)
@@ -40,7 +40,7 @@ def predict(model: nn.Module, pipeline: Compose, image_paths: List[str]):
 
     Args:
         model (nn.Module): A model built from the config, in eval mode.
-        pipeline (Compose): :func:`test_pipeline_of` the config.
+        pipeline (Compose): :func:`build_test_pipeline` the config.
         image_paths (list[str]): Image files.
 
     Returns:

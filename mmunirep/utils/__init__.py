@@ -1,5 +1,9 @@
 # Copyright (c) mmunirep contributors. All rights reserved.
 from .cpu_allocator import tune_cpu_allocator
 from .safe_globals import allow_mmengine_checkpoints
+from .state_dict_diff import StateDictDiff, compare_state_dicts
 
-__all__ = ['allow_mmengine_checkpoints', 'tune_cpu_allocator']
+__all__ = [
+    'StateDictDiff', 'allow_mmengine_checkpoints', 'compare_state_dicts',
+    'tune_cpu_allocator'
+]

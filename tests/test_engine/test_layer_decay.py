@@ -198,3 +198,23 @@ def test_bad_paramwise_cfg_and_models():
         dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=1.)))
     with pytest.raises(ValueError, match='found no UniRepLKNet'):
         constructor(torch.nn.Linear(2, 2))
+
+
+def test_mmpretrain_constructor_uses_get_layer_depth():
+    from mmengine.registry import init_default_scope
+    cfg = load_config('configs/unireplknet_a_in1k.py')
+    model = build_model(cfg)
+    init_default_scope('mmpretrain')
+    optim_cfg = dict(
+        type='OptimWrapper',
+        optimizer=dict(type='AdamW', lr=1.0, weight_decay=0.05),
+        constructor='LearningRateDecayOptimWrapperConstructor',
+        paramwise_cfg=dict(layer_decay_rate=0.5))
+    groups = build_optim_wrapper(model, optim_cfg).optimizer.param_groups
+    lr_of = {n: g['lr'] for g in groups for n in g.get('param_names', [])}
+    if not lr_of:  # older mmpretrain: match by identity
+        names = {id(p): n for n, p in model.named_parameters()}
+        lr_of = {names[id(p)]: g['lr'] for g in groups for p in g['params']}
+    assert lr_of['backbone.stages.3.0.gamma'] == 0.5
+    assert lr_of['backbone.stages.2.0.gamma'] == 0.5**3
+    assert lr_of['backbone.downsample_layers.0.0.weight'] == 0.5**6

@@ -205,3 +205,15 @@ def test_bad_pretrained_checkpoints_say_what_is_wrong(tmp_path):
         type='Pretrained', checkpoint=str(path), prefix='backbone.'))
     with pytest.raises(ValueError, match="no keys starting with 'backbone.'"):
         wrong_prefix.init_weights()
+
+
+def test_checkpoint_with_python_objects_points_to_the_converter(tmp_path):
+    import argparse
+    path = tmp_path / 'with_args.pth'
+    torch.save({'model': authors_checkpoint('classifier'),
+                'args': argparse.Namespace(lr=1.0)}, path)
+    model = UniRepLKNet('a', init_cfg=dict(type='Pretrained',
+                                           checkpoint=str(path)))
+    with pytest.raises(RuntimeError, match='unireplknet_to_mmunirep.py SRC '
+                       'DST --trust'):
+        model.init_weights()

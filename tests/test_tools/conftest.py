@@ -65,9 +65,11 @@ def seg_options(data, iters=4):
 
 def det_options(data):
     """--cfg-options for the detection demo config on ``data`` (1 epoch of
-    4 iterations)."""
+    4 iterations, backbone from scratch)."""
     ann = f'{data}/coco/annotations/instances_val2017.json'
-    opts = ['train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
+    # from scratch: the demo's backbone checkpoint comes from the main job
+    opts = ['model.backbone.init_cfg=None',
+            'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
             'default_hooks.checkpoint.interval=1',
             f'val_evaluator.ann_file={ann}', f'test_evaluator.ann_file={ann}']
     opts += [f'{split}_dataloader.dataset.data_root={data}/coco/'

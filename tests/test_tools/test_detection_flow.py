@@ -5,7 +5,8 @@ import pytest
 import torch
 from mmengine.runner import CheckpointLoader
 
-from mmunirep.apis import build_model, load_config, predict, test_pipeline_of
+from mmunirep.apis import (build_model, build_test_pipeline, load_config,
+                           predict)
 from tests.test_tools.conftest import det_options, read_metrics, run_tool
 
 DET = 'configs/demo/cascade_mask_rcnn_unireplknet_a_shapes.py'
@@ -67,7 +68,7 @@ def test_deploy_model_gives_the_same_detections_and_metrics(
         data_root=f'{shapes_data}/coco/'))))
     images = sorted(str(p) for p in (shapes_data / 'coco/val2017')
                     .glob('*.jpg'))
-    pipeline = test_pipeline_of(cfg)
+    pipeline = build_test_pipeline(cfg)
     with torch.no_grad():
         ours = predict(build_model(cfg, str(ckpt)), pipeline, images)
         deployed = predict(build_model(load_config(DET_DEPLOY), str(deploy)),

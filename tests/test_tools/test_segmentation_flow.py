@@ -1,13 +1,15 @@
 # Copyright (c) mmunirep contributors. All rights reserved.
 """UperNet + UniRepLKNet end to end on the CPU, through the tools."""
 import json
+import shutil
 
 import numpy as np
 import pytest
 import torch
 from mmengine.runner import CheckpointLoader
 
-from mmunirep.apis import build_model, load_config, predict, test_pipeline_of
+from mmunirep.apis import (build_model, build_test_pipeline, load_config,
+                           predict)
 from tests.test_tools.conftest import (free_port, read_metrics, run_tool,
                                        seg_options)
 
@@ -39,16 +41,22 @@ def test_training_evaluates_miou_with_syncbn_reverted(trained):
     assert 'Layer-wise lr decay (layer_wise, rate 0.9)' in log
 
 
-def test_resume_continues_from_the_checkpoint(trained, shapes_data):
+def test_resume_continues_from_the_checkpoint(trained, shapes_data, tmp_path):
     work_dir, _ = trained
-    result = run_tool('tools/train.py', SEG, '--work-dir', work_dir,
-                      '--resume', *seg_options(shapes_data, iters=6))
+    # resume in a copy: the demo keeps one checkpoint, and the other tests
+    # read iter_4.pth from the shared work directory
+    resumed_dir = tmp_path / 'resumed'
+    shutil.copytree(work_dir, resumed_dir)
+    result = run_tool('tools/train.py', SEG, '--work-dir', resumed_dir,
+                      '--resume', *seg_options(shapes_data, iters=6),
+                      'default_hooks.logger.interval=1')
     log = result.stdout + result.stderr
     assert 'resumed' in log.lower()
-    assert 'Iter(train) [5/6]' in log or 'Iter(train) [6/6]' in log
+    assert 'Iter(train) [5/6]' in log and 'Iter(train) [6/6]' in log
     assert 'Iter(train) [1/6]' not in log
-    state = CheckpointLoader.load_checkpoint(str(work_dir / 'iter_6.pth'))
+    state = CheckpointLoader.load_checkpoint(str(resumed_dir / 'iter_6.pth'))
     assert state['meta']['iter'] == 6
+    assert (work_dir / 'iter_4.pth').is_file()
 
 
 def test_reparameterized_model_gives_the_same_masks_and_miou(
@@ -73,7 +81,7 @@ def test_reparameterized_model_gives_the_same_masks_and_miou(
     deploy_cfg = load_config(SEG_DEPLOY)
     images = sorted(str(p) for p in (shapes_data / 'ade/images/validation')
                     .glob('*.jpg'))
-    pipeline = test_pipeline_of(cfg)
+    pipeline = build_test_pipeline(cfg)
     with torch.no_grad():
         ours = predict(build_model(cfg, str(ckpt)), pipeline, images)
         deployed = predict(build_model(deploy_cfg, str(deploy)), pipeline,
@@ -146,3 +154,16 @@ def test_reparameterize_refuses_a_mismatched_config(trained, tmp_path):
                           expect_ok=False)
     assert 'has shape (20, 3, 3, 3) in the checkpoint but (24, 3, 3, 3)' in \
         wrong_arch.stderr
+
+
+def test_test_tool_dumps_and_draws(trained, shapes_data, tmp_path):
+    work_dir, _ = trained
+    run_tool('tools/test.py', SEG, work_dir / 'iter_4.pth', '--work-dir',
+             tmp_path, '--out', tmp_path / 'results.pkl', '--show-dir',
+             tmp_path / 'vis', *seg_options(shapes_data))
+    import pickle
+    with open(tmp_path / 'results.pkl', 'rb') as f:
+        results = pickle.load(f)
+    assert len(results) == 4  # one per validation image
+    assert 'pred_sem_seg' in results[0]
+    assert len(list((tmp_path / 'vis').rglob('*.png'))) == 4

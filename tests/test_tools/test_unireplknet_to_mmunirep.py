@@ -425,8 +425,8 @@ def test_config_of_another_arch_is_refused(files, capsys):
         ])
     assert exit_info.value.code == 1
     err = capsys.readouterr().err
-    assert ('downsample_layers.0.0.weight is (20, 3, 3, 3) in the checkpoint '
-            'but (24, 3, 3, 3) in the model') in err
+    assert ('downsample_layers.0.0.weight has shape (20, 3, 3, 3) in the '
+            'checkpoint but (24, 3, 3, 3) in the model') in err
     assert 'UniRepLKNet-A' in err and "arch='f'" in err
     assert not out.exists()
 

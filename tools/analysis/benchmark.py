@@ -25,7 +25,7 @@ import torch
 from mmengine.config import DictAction
 from mmengine.dataset import pseudo_collate
 
-from mmunirep.apis import build_model, load_config, test_pipeline_of
+from mmunirep.apis import build_model, build_test_pipeline, load_config
 from mmunirep.utils import tune_cpu_allocator
 
 DTYPES = dict(fp16=torch.float16, bf16=torch.bfloat16)
@@ -59,7 +59,7 @@ def make_batch(cfg, shape, batch):
         0, 256, (*shape, 3), dtype=np.uint8)
     with tempfile.NamedTemporaryFile(suffix='.png') as f:
         mmcv.imwrite(image, f.name)
-        item = test_pipeline_of(cfg)(dict(img_path=f.name, img_id=0))
+        item = build_test_pipeline(cfg)(dict(img_path=f.name, img_id=0))
     return pseudo_collate([item] * batch)
 
 

@@ -84,6 +84,7 @@ import torch
 from mmengine.config import DictAction
 
 import mmunirep  # noqa: F401  (environment check; safe globals for torch.load)
+from mmunirep.utils import compare_state_dicts
 
 FORMATS = {
     'imagenet': 'ImageNet classifier (timm-style state dict)',
@@ -539,33 +540,15 @@ def check_against_config(state_dict: StateDict,
             f'{config} is an {scope} config but the checkpoint is an '
             f'{FORMATS[fmt]} ({SCOPES[fmt]}); pick a config of that task')
     model = build_model(cfg)
-    expected = model.state_dict()
-    missing = [k for k in expected if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in expected]
-    mismatched = [(k, tuple(state_dict[k].shape), tuple(expected[k].shape))
-                  for k in state_dict
-                  if k in expected and state_dict[k].shape != expected[k].shape
-                  ]
-    if missing or unexpected or mismatched:
-        problems = []
-        if mismatched:
-            key, theirs, ours = mismatched[0]
-            problems.append(f'{len(mismatched)} shape mismatches (first: '
-                            f'{key} is {theirs} in the checkpoint but {ours} '
-                            'in the model)')
-        if missing:
-            problems.append(f'{len(missing)} keys missing from the checkpoint'
-                            f' (first: {missing[0]})')
-        if unexpected:
-            problems.append(f'{len(unexpected)} unexpected keys (first: '
-                            f'{unexpected[0]})')
+    diff = compare_state_dicts(model.state_dict(), state_dict)
+    if diff:
         backbone = cfg.model.get('backbone', {})
         arch, description = find_arch(state_dict, 'backbone.')
         names = [n.format(arch=arch or '<arch>') for n in CONFIG_NAMES[fmt]]
         example = ' or '.join([n for n in names if osp.isfile(n)] or names[:1])
         raise ConversionError(
-            f'the converted weights do not load into the model of {config}: ' +
-            '; '.join(problems) + f'. The checkpoint is {description}, the '
+            f'the converted weights do not load into the model of {config}: '
+            f'{diff.describe()}. The checkpoint is {description}, the '
             f'config builds arch={backbone.get("arch")!r}'
             f'{" in the deploy structure" if backbone.get("deploy") else ""}'
             f'. Use the config of the same size and task ({example}) in the '

@@ -2,6 +2,7 @@
 """UniRepLKNet backbone for classification, detection and segmentation."""
 import os
 import os.path as osp
+import pickle
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 from mmcv.cnn import build_norm_layer
@@ -12,6 +13,7 @@ from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmunirep.registry import MODELS
+from mmunirep.utils.state_dict_diff import compare_state_dicts
 from ..layers import LayerNorm2d
 from .unireplknet_block import BLOCK_KERNEL_SIZES, UniRepLKNetBlock
 
@@ -330,7 +332,16 @@ class UniRepLKNet(BaseModule):
                 'checkpoints/, point init_cfg.checkpoint at it (e.g. '
                 '--cfg-options model.backbone.init_cfg.checkpoint=PATH), or '
                 'train from scratch with model.backbone.init_cfg=None.')
-        state = CheckpointLoader.load_checkpoint(checkpoint, map_location)
+        try:
+            state = CheckpointLoader.load_checkpoint(checkpoint, map_location)
+        except pickle.UnpicklingError as err:
+            raise RuntimeError(
+                f'{checkpoint} holds Python objects besides weights, which '
+                'torch refuses to load safely. If you trust the file, '
+                'convert it once with tools/model_converters/'
+                'unireplknet_to_mmunirep.py SRC DST --trust, then use '
+                "init_cfg=dict(type='Pretrained', checkpoint=DST, "
+                f"prefix='backbone.'). ({err})") from err
         for key in ('state_dict', 'model', 'module'):
             if isinstance(state.get(key), dict):
                 state = state[key]
@@ -342,19 +353,23 @@ class UniRepLKNet(BaseModule):
                 raise ValueError(f'{checkpoint} has no keys starting with '
                                  f'{prefix!r}')
         own = self.state_dict()
-        for key, value in state.items():
-            if key in own and own[key].shape != value.shape:
-                raise ValueError(
-                    f'{checkpoint} does not fit this UniRepLKNet (depths '
-                    f'{self.depths}, dims {self.dims}): {key} has shape '
-                    f'{tuple(value.shape)} in the checkpoint but '
-                    f'{tuple(own[key].shape)} here. Pick the arch the '
-                    'checkpoint was trained with.')
+        diff = compare_state_dicts(own, state)
+        if diff.mismatched:
+            key, theirs, ours = diff.mismatched[0]
+            raise ValueError(
+                f'{checkpoint} does not fit this UniRepLKNet (depths '
+                f'{self.depths}, dims {self.dims}): {key} has shape {theirs} '
+                f'in the checkpoint but {ours} here. Pick the arch the '
+                'checkpoint was trained with.')
         if not set(state) & set(own):
             raise ValueError(f'{checkpoint} shares no key with UniRepLKNet; '
                              'is it a detector/segmentor checkpoint that '
                              "needs prefix='backbone.'?")
         load_state_dict(self, state, strict=False, logger='current')
+        MMLogger.get_current_instance().info(
+            f'UniRepLKNet: loaded {len(set(state) & set(own))} of '
+            f'{len(own)} tensors from {checkpoint}'
+            f"{f' (prefix {prefix!r})' if prefix else ''}")
 
     # ------------------------------------------------------------ training
     def _freeze_stages(self) -> None:
