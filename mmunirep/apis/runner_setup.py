@@ -136,6 +136,9 @@ def enable_visualization(cfg: Config, show: bool, show_dir: Optional[str],
         hook['show'] = True
         hook['wait_time'] = wait_time
     if show_dir:
+        # every test image, as mmdet's hook does (mmseg's and mmpretrain's
+        # draw one in `interval`)
+        hook['interval'] = 1
         key = VIS_HOOK_OUT_KEY[task]
         if key is None:  # mmseg saves through the visualizer
             cfg.visualizer['save_dir'] = show_dir

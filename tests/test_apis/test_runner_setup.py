@@ -72,6 +72,7 @@ def test_show_dir_per_task(config, key):
     hook = cfg.default_hooks.visualization
     assert hook[key] == 'vis'
     assert hook.get('draw', hook.get('enable')) is True
+    assert hook.interval == 1  # every test image
 
 
 def test_show_dir_segmentation_goes_to_the_visualizer():
@@ -80,6 +81,7 @@ def test_show_dir_segmentation_goes_to_the_visualizer():
     assert cfg.visualizer.save_dir == 'vis'
     assert cfg.default_hooks.visualization.draw
     assert cfg.default_hooks.visualization.wait_time == 0.5
+    assert cfg.default_hooks.visualization.interval == 1
 
 
 def test_tta_dump_and_deploy_hook():

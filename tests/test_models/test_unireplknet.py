@@ -122,6 +122,26 @@ def test_output_shapes(out_indices):
     assert [tuple(o.shape) for o in outs] == [expected[i] for i in indices]
 
 
+@pytest.mark.parametrize('training', [True, False])
+def test_dense_outputs_feed_mmcv_roi_align_correctly(training):
+    """mmcv's compiled RoIAlign reads raw NCHW memory, so a channels-last
+    feature map (what a channels-last LayerNorm returns) would be sampled as
+    garbage: the outputs must be NCHW-contiguous, whatever the input's
+    memory format. Checked against torchvision's stride-aware RoIAlign."""
+    from mmcv.ops import roi_align
+    from torchvision.ops import roi_align as reference_roi_align
+    model = UniRepLKNet(TINY).train(training)
+    images = torch.rand(2, 3, 64, 96)
+    rois = torch.tensor([[0., 4., 8., 40., 30.], [1., 20., 2., 90., 60.]])
+    for x in (images, images.contiguous(memory_format=torch.channels_last)):
+        for stride, feature in zip((4, 8, 16, 32), model(x)):
+            assert feature.is_contiguous()
+            ours = roi_align(feature, rois, (7, 7), 1 / stride, 0, 'avg', True)
+            expected = reference_roi_align(feature, rois, 7, 1 / stride, 0,
+                                           True)
+            torch.testing.assert_close(ours, expected)
+
+
 def test_odd_input_and_batch_one():
     model = UniRepLKNet(TINY).eval()
     outs = model(torch.rand(1, 3, 97, 131))

@@ -290,7 +290,8 @@ class UniRepLKNet(BaseModule):
         Returns:
             tuple[Tensor]: For each stage in ``out_indices``, shape
             (N, dims[i], ceil(H / 2**(i+2)), ...) in dense mode, or (N,
-            dims[i]) with ``gap_before_final_norm``.
+            dims[i]) with ``gap_before_final_norm``; always contiguous in the
+            default (NCHW) memory format.
         """
         outs = []
         for i in range(self.out_indices[-1] + 1):
@@ -300,7 +301,10 @@ class UniRepLKNet(BaseModule):
                 if self.gap_before_final_norm:
                     outs.append(norm(x.mean(dim=(2, 3))))
                 else:
-                    outs.append(norm(x))
+                    # LayerNorm2d returns a channels-last view; compiled ops
+                    # downstream (mmcv's RoIAlign, DCN, ...) read raw NCHW
+                    # memory and would sample garbage from it
+                    outs.append(norm(x).contiguous())
         return tuple(outs)
 
     # ------------------------------------------------------------ weights
