@@ -9,6 +9,7 @@ import copy
 from typing import List, Optional
 
 import mmcv
+import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import DATASETS, VISUALIZERS, init_default_scope
@@ -35,8 +36,9 @@ def dataset_meta_of(cfg: Config) -> dict:
     return meta
 
 
+@torch.no_grad()
 def predict(model: nn.Module, pipeline: Compose, image_paths: List[str]):
-    """Predict a batch of image files.
+    """Predict a batch of image files, without autograd.
 
     Args:
         model (nn.Module): A model built from the config, in eval mode.

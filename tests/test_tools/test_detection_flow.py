@@ -95,3 +95,26 @@ def test_reparameterize_takes_ema_weights_by_default(trained, tmp_path):
     # both load strictly into the deploy config
     for path in ('ema.pth', 'raw.pth'):
         build_model(load_config(DET_DEPLOY), str(tmp_path / path))
+
+
+def test_predict_and_draw_detections(trained, shapes_data, tmp_path):
+    """The inference API outside a Runner: no autograd graph in the results
+    (the visualizer converts them to numpy), boxes and masks drawn."""
+    import mmcv
+    import numpy as np
+
+    from mmunirep.apis import dataset_meta_of, draw_prediction
+    work_dir, _ = trained
+    cfg = load_config(DET)
+    image = sorted(str(p) for p in (shapes_data / 'coco/val2017')
+                   .glob('*.jpg'))[0]
+    model = build_model(cfg, str(work_dir / 'epoch_1.pth'))
+    result = predict(model, build_test_pipeline(cfg), [image])[0]
+    instances = result.pred_instances
+    assert len(instances) > 0 and not instances.bboxes.requires_grad
+    out_file = str(tmp_path / 'drawn.png')
+    draw_prediction(cfg, dataset_meta_of(cfg), image, result, out_file,
+                    score_thr=0.0)
+    drawn, source = mmcv.imread(out_file), mmcv.imread(image)
+    assert drawn.shape == source.shape
+    assert np.abs(drawn.astype(int) - source.astype(int)).mean() > 1
