@@ -6,7 +6,7 @@
 #   -> tools/test.py on the deploy checkpoints -> tools/image_demo.py PNGs ->
 #   inference speed of both structures -> summary table.
 #
-#   bash tools/run_demo.sh                # about 13 minutes on 2 cores
+#   bash tools/run_demo.sh                # about 9 minutes on 2 cores
 #   MMUNIREP_DEMO_QUICK=1 bash tools/run_demo.sh   # a few iterations (CI)
 #
 # Outputs go to work_dirs/demo (MMUNIREP_DEMO_DIR); the dataset to data/demo
