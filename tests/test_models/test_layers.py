@@ -6,7 +6,8 @@ import torch
 import torch.nn.functional as F
 
 from mmunirep.models.layers import (DRB_BRANCHES, GRN, DilatedReparamBlock,
-                                    LayerNorm2d, SEBlock, grn_linear)
+                                    LayerNorm2d, SEBlock, grn_linear,
+                                    linear_act, uses_onednn)
 from tests.helpers import (TOLERANCE, randomize_for_fusion,
                            reference_drb_forward, relative_error)
 
@@ -167,13 +168,35 @@ def test_grn_backward_matches_autograd_of_the_formula(use_bias):
         assert relative_error(mine, ref) < 1e-10
 
 
-def test_grn_linear_equals_linear_of_grn():
+@pytest.mark.parametrize('dtype', [torch.float64, torch.float32])
+def test_grn_linear_equals_linear_of_grn(dtype):
+    """Both strategies (scaled weights, scaled activation), and in float32
+    the oneDNN matmul on the CPU."""
     torch.manual_seed(0)
     for shape, out_features in [((2, 9, 7, 16), 8), ((2, 2, 2, 16), 8)]:
-        grn = randomize_for_fusion(GRN(16)).double()
-        linear = torch.nn.Linear(16, out_features).double()
-        x = torch.randn(*shape, dtype=torch.float64)
+        grn = randomize_for_fusion(GRN(16)).to(dtype)
+        linear = torch.nn.Linear(16, out_features).to(dtype)
+        x = torch.randn(*shape, dtype=dtype)
         with torch.no_grad():
             ref = linear(grn(x))
             out = grn_linear(x.clone(), grn, linear)
-        assert relative_error(out, ref) < 1e-12
+        assert relative_error(out, ref) < TOLERANCE[dtype] / 100
+
+
+@pytest.mark.parametrize('gelu', [False, True])
+def test_linear_act_equals_linear_then_gelu(gelu):
+    torch.manual_seed(0)
+    linear = torch.nn.Linear(24, 40)
+    # a permuted (non-contiguous) input, as the block passes it
+    x = torch.randn(2, 24, 5, 3).permute(0, 2, 3, 1)
+    ref = linear(x)
+    ref = F.gelu(ref) if gelu else ref
+    assert uses_onednn(x) is False  # grad enabled: the plain ops
+    with torch.no_grad():
+        out = linear_act(x, linear.weight, linear.bias, gelu=gelu)
+        no_bias = linear_act(x, linear.weight, None, gelu=gelu)
+    assert out.shape == (2, 5, 3, 40)
+    assert relative_error(out, ref) < 1e-6
+    plain = x @ linear.weight.t()
+    plain = F.gelu(plain) if gelu else plain
+    assert relative_error(no_bias, plain) < 1e-6

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..layers import (GRN, DilatedReparamBlock, SEBlock, fuse_bn,
-                      grn_linear)
+                      grn_linear, linear_act)
 
 #: Depthwise kernel sizes a block accepts: 3 and 5 are plain depthwise convs,
 #: 7 and larger are Dilated Reparam Blocks.
@@ -134,9 +134,12 @@ class UniRepLKNetBlock(nn.Module):
         if torch.is_grad_enabled():
             y = self.pwconv2(self.act(self.pwconv1(y)))
         else:
-            # inference: the FFN's intermediates are private, so GELU runs
-            # in place and GRN is fused into the second Linear
-            hidden = torch.ops.aten.gelu_(self.pwconv1(y))
+            # inference: the FFN's intermediates are private, so GELU is
+            # fused into the first Linear (or runs in place) and GRN into
+            # the second Linear
+            first = self.pwconv1[1]
+            hidden = linear_act(self.pwconv1[0](y), first.weight, first.bias,
+                                gelu=True)
             y = grn_linear(hidden, self.act[1], self.pwconv2[0])
             y = self.pwconv2[1:](y)
         if self.gamma is not None:

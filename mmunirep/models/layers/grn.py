@@ -3,8 +3,9 @@
 from typing import Optional, Tuple
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
+
+from .onednn_linear import linear_act, uses_onednn
 
 EPS = 1e-6
 
@@ -129,7 +130,8 @@ def grn_linear(x: Tensor, grn: GRN, linear: nn.Linear) -> Tensor:
     ``linear(x_n * s_n + beta) = x_n @ (s_n[:, None] * W.T) + (b + W beta)``.
     When H * W exceeds the output width, scaling the (small) weight per sample
     and running one batched matmul is cheaper than a pass over the (large)
-    activation; otherwise the activation is scaled in place. Only valid when
+    activation; otherwise, and whenever oneDNN runs the matmul
+    (:mod:`.onednn_linear`), the activation is scaled in place. Only valid when
     ``x`` may be overwritten and no gradient is needed.
 
     Args:
@@ -146,8 +148,10 @@ def grn_linear(x: Tensor, grn: GRN, linear: nn.Linear) -> Tensor:
     if grn.use_bias:
         projected = linear.weight @ grn.beta.reshape(-1).to(x.dtype)
         bias = projected if bias is None else bias + projected
-    if h * w <= linear.out_features:
-        return F.linear(x.mul_(scale), linear.weight, bias)
+    # oneDNN's matmul is fast enough that scaling the activation in place
+    # always pays off there
+    if h * w <= linear.out_features or uses_onednn(x):
+        return linear_act(x.mul_(scale), linear.weight, bias)
     weight = linear.weight.t().unsqueeze(0) * scale.reshape(n, c_in, 1)
     flat = x.reshape(n, h * w, c_in)
     out = torch.bmm(flat, weight) if bias is None else torch.baddbmm(
