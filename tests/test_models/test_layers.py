@@ -6,8 +6,8 @@ import torch
 import torch.nn.functional as F
 
 from mmunirep.models.layers import (DRB_BRANCHES, GRN, DilatedReparamBlock,
-                                    LayerNorm2d, SEBlock, grn_linear,
-                                    linear_act, uses_onednn)
+                                    FFNLinear, LayerNorm2d, SEBlock,
+                                    grn_linear, linear_act, uses_onednn)
 from tests.helpers import (TOLERANCE, randomize_for_fusion,
                            reference_drb_forward, relative_error)
 
@@ -192,6 +192,8 @@ def test_linear_act_equals_linear_then_gelu(gelu):
     ref = linear(x)
     ref = F.gelu(ref) if gelu else ref
     assert uses_onednn(x) is False  # grad enabled: the plain ops
+    with torch.no_grad(), torch.backends.mkldnn.flags(enabled=False):
+        assert uses_onednn(x) is False  # the user turned oneDNN off
     with torch.no_grad():
         out = linear_act(x, linear.weight, linear.bias, gelu=gelu)
         no_bias = linear_act(x, linear.weight, None, gelu=gelu)
@@ -200,3 +202,27 @@ def test_linear_act_equals_linear_then_gelu(gelu):
     plain = x @ linear.weight.t()
     plain = F.gelu(plain) if gelu else plain
     assert relative_error(no_bias, plain) < 1e-6
+
+
+@pytest.mark.parametrize('bias', [True, False])
+@pytest.mark.parametrize('permuted', [True, False])
+def test_ffn_linear_equals_nn_linear_forward_and_backward(bias, permuted):
+    """Same parameters, outputs and gradients as nn.Linear, on the oneDNN
+    training path (CPU, float32) and under autocast (plain path)."""
+    torch.manual_seed(0)
+    ours = FFNLinear(24, 40, bias=bias)
+    ref = torch.nn.Linear(24, 40, bias=bias)
+    ref.load_state_dict(ours.state_dict(), strict=True)
+    source = torch.randn(2, 24, 5, 3)
+    x = source.permute(0, 2, 3, 1) if permuted else source.reshape(2, 5, 3, 24)
+    x_ours, x_ref = x.clone().requires_grad_(), x.clone().requires_grad_()
+    upstream = torch.randn(2, 5, 3, 40)
+    (ours(x_ours) * upstream).sum().backward()
+    (ref(x_ref) * upstream).sum().backward()
+    assert relative_error(ours(x), ref(x)) < 1e-6
+    assert relative_error(x_ours.grad, x_ref.grad) < 1e-6
+    assert relative_error(ours.weight.grad, ref.weight.grad) < 1e-6
+    if bias:
+        assert relative_error(ours.bias.grad, ref.bias.grad) < 1e-6
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        assert ours(x).dtype == torch.bfloat16  # autocast still applies

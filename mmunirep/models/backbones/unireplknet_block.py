@@ -9,7 +9,7 @@ from mmcv.cnn.bricks import DropPath
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ..layers import (GRN, DilatedReparamBlock, SEBlock, fuse_bn,
+from ..layers import (GRN, DilatedReparamBlock, FFNLinear, SEBlock, fuse_bn,
                       grn_linear, linear_act)
 
 #: Depthwise kernel sizes a block accepts: 3 and 5 are plain depthwise convs,
@@ -111,14 +111,14 @@ class UniRepLKNetBlock(nn.Module):
             self.norm = build_norm_layer(norm_cfg, dim)[1]
         self.se = SEBlock(dim, dim // 4)
         ffn_dim = int(ffn_ratio * dim)
-        self.pwconv1 = nn.Sequential(ToChannelsLast(), nn.Linear(dim, ffn_dim))
+        self.pwconv1 = nn.Sequential(ToChannelsLast(), FFNLinear(dim, ffn_dim))
         self.act = nn.Sequential(nn.GELU(), GRN(ffn_dim, use_bias=not deploy))
         if deploy:
             self.pwconv2 = nn.Sequential(
-                nn.Linear(ffn_dim, dim), ToChannelsFirst())
+                FFNLinear(ffn_dim, dim), ToChannelsFirst())
         else:
             self.pwconv2 = nn.Sequential(
-                nn.Linear(ffn_dim, dim, bias=False), ToChannelsFirst(),
+                FFNLinear(ffn_dim, dim, bias=False), ToChannelsFirst(),
                 build_norm_layer(norm_cfg, dim)[1])
         if not deploy and layer_scale_init_value:
             self.gamma = nn.Parameter(
@@ -189,7 +189,7 @@ class UniRepLKNetBlock(nn.Module):
         if self.gamma is not None:
             weight = weight * self.gamma.view(-1, 1)
             bias = bias * self.gamma
-        new_linear = nn.Linear(
+        new_linear = FFNLinear(
             linear.in_features, linear.out_features, bias=True,
             device=weight.device, dtype=weight.dtype)
         new_linear.weight.copy_(weight)

@@ -1,18 +1,19 @@
 # Copyright (c) mmunirep contributors. All rights reserved.
-"""Inference-time Linear (+ GELU) through oneDNN on the CPU.
+"""Linear (+ GELU) through oneDNN on the CPU.
 
 On x86 CPUs PyTorch runs ``F.linear`` through its BLAS ``addmm``, which first
 copies the broadcast bias into the output; oneDNN's matmul primitive, with the
 bias and GELU fused as post-ops, is about twice as fast for every FFN shape of
 UniRepLKNet (measured with 2 threads, fp32). PyTorch exposes that primitive as
 ``torch.ops.mkldnn._linear_pointwise`` (what ``torch.compile`` emits on CPU);
-where it is missing, or off the CPU, the plain ops run instead.
+where it is missing, off the CPU, or while the model is traced or compiled,
+the plain ops run instead.
 """
 from typing import Optional
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 _ONEDNN_DTYPES = (torch.float32, torch.bfloat16)
 
@@ -27,12 +28,19 @@ def _onednn_linear_op():
 _LINEAR_POINTWISE = _onednn_linear_op()
 
 
+def _onednn_usable(x: Tensor) -> bool:
+    """oneDNN is there for ``x``, and nobody traces or compiles the model
+    (FLOPs counters, ONNX export and ``torch.compile`` need the plain ops)."""
+    return (_LINEAR_POINTWISE is not None and x.device.type == 'cpu'
+            and torch.backends.mkldnn.is_available()
+            and torch.backends.mkldnn.enabled and not torch.jit.is_tracing()
+            and not torch.compiler.is_compiling())
+
+
 def uses_onednn(x: Tensor) -> bool:
     """Whether :func:`linear_act` takes the oneDNN path for ``x``."""
-    return (_LINEAR_POINTWISE is not None and x.device.type == 'cpu'
-            and x.dtype in _ONEDNN_DTYPES
-            and torch.backends.mkldnn.is_available()
-            and not torch.is_grad_enabled())
+    return (x.dtype in _ONEDNN_DTYPES and not torch.is_grad_enabled()
+            and _onednn_usable(x))
 
 
 def linear_act(x: Tensor,
@@ -58,3 +66,54 @@ def linear_act(x: Tensor,
         return out.reshape(*x.shape[:-1], weight.shape[0])
     out = F.linear(x, weight, bias)
     return torch.ops.aten.gelu_(out) if gelu else out
+
+
+def _trains_with_onednn(x: Tensor, weight: Tensor) -> bool:
+    return (x.dtype == weight.dtype == torch.float32
+            and not torch.is_autocast_enabled('cpu') and _onednn_usable(x))
+
+
+class _OneDNNLinearFunction(torch.autograd.Function):
+    """``x @ weight.T + bias`` with oneDNN's matmul forward and for the input
+    gradient; the weight gradient ``g.T @ x`` stays with ``torch.mm``, which
+    reads the transpose without copying it."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, weight: Tensor,
+                bias: Optional[Tensor]) -> Tensor:
+        flat = x.reshape(-1, x.shape[-1])
+        out = _LINEAR_POINTWISE(flat, weight, bias, 'none', [], '')
+        ctx.save_for_backward(flat, weight)
+        ctx.input_shape = x.shape
+        ctx.has_bias = bias is not None
+        return out.reshape(*x.shape[:-1], weight.shape[0])
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        flat, weight = ctx.saved_tensors
+        grad = grad.reshape(-1, weight.shape[0]).contiguous()
+        grad_x = grad_weight = grad_bias = None
+        if ctx.needs_input_grad[0]:
+            grad_x = _LINEAR_POINTWISE(grad, weight.t().contiguous(), None,
+                                       'none', [], '')
+            grad_x = grad_x.reshape(ctx.input_shape)
+        if ctx.needs_input_grad[1]:
+            grad_weight = torch.mm(grad.t(), flat)
+        if ctx.has_bias and ctx.needs_input_grad[2]:
+            grad_bias = grad.sum(dim=0)
+        return grad_x, grad_weight, grad_bias
+
+
+class FFNLinear(nn.Linear):
+    """``nn.Linear`` (same parameters and state dict) that runs its matmuls
+    through oneDNN on the CPU in float32, in training (forward and input
+    gradient) and at inference (:func:`linear_act`); elsewhere, and under
+    autocast, it is ``F.linear``."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(..., in_features) -> (..., out_features)."""
+        if not torch.is_grad_enabled():
+            return linear_act(x, self.weight, self.bias)
+        if _trains_with_onednn(x, self.weight):
+            return _OneDNNLinearFunction.apply(x, self.weight, self.bias)
+        return F.linear(x, self.weight, self.bias)
