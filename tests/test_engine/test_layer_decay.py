@@ -67,6 +67,21 @@ def build_groups(config, decay_type, num_layers, **overrides):
     return model, wrapper.optimizer.param_groups
 
 
+def classifier_lrs(model, constructor, paramwise_cfg):
+    """Build the optimizer of an A classifier (``model``, possibly wrapped)
+    with ``constructor``; return its param groups and each parameter's lr
+    by name (names of the unwrapped model, matched by identity)."""
+    optim_cfg = dict(
+        type='OptimWrapper',
+        optimizer=dict(type='AdamW', lr=1.0, weight_decay=0.05),
+        constructor=constructor, paramwise_cfg=paramwise_cfg)
+    groups = build_optim_wrapper(model, optim_cfg).optimizer.param_groups
+    module = getattr(model, 'module', model)
+    names = {id(p): n for n, p in module.named_parameters()}
+    return groups, {names[id(p)]: g['lr'] for g in groups
+                    for p in g['params']}
+
+
 @pytest.mark.parametrize('config, decay_type, num_layers, table', [
     ('configs/upernet_unireplknet_t_ade20k.py', 'layer_wise', 9,
      T_LAYER_WISE),
@@ -128,15 +143,10 @@ def test_grn_weight_decay_choice():
 
 
 def test_classifier_and_natural_depth():
-    cfg = load_config('configs/unireplknet_a_in1k.py')
-    model = build_model(cfg)
-    optim_cfg = dict(
-        type='OptimWrapper', optimizer=dict(type='AdamW', lr=1.0,
-                                            weight_decay=0.05),
-        constructor='mmunirep.UniRepLKNetLayerDecayConstructor',
-        paramwise_cfg=dict(decay_rate=0.5))
-    groups = build_optim_wrapper(model, optim_cfg).optimizer.param_groups
-    lr_of = {n: g['lr'] for g in groups for n in g['param_names']}
+    model = build_model(load_config('configs/unireplknet_a_in1k.py'))
+    _, lr_of = classifier_lrs(model,
+                              'mmunirep.UniRepLKNetLayerDecayConstructor',
+                              dict(decay_rate=0.5))
     # A: stage 2 has 6 blocks -> ids 3, 4; N = 5; head on top (id 6)
     assert lr_of['head.fc.weight'] == 1.0
     assert lr_of['backbone.norm.weight'] == 1.0
@@ -154,15 +164,12 @@ def test_ddp_wrapped_model(tmp_path):
     try:
         cfg = load_config('configs/unireplknet_a_in1k.py')
         model = MMDistributedDataParallel(module=build_model(cfg))
-        optim_cfg = dict(
-            type='OptimWrapper',
-            optimizer=dict(type='AdamW', lr=1.0, weight_decay=0.05),
-            constructor='mmunirep.UniRepLKNetLayerDecayConstructor',
-            paramwise_cfg=dict(decay_rate=0.5))
-        groups = build_optim_wrapper(model, optim_cfg).optimizer.param_groups
-        lr_of = {n: g['lr'] for g in groups for n in g['param_names']}
+        groups, lr_of = classifier_lrs(
+            model, 'mmunirep.UniRepLKNetLayerDecayConstructor',
+            dict(decay_rate=0.5))
         assert lr_of['backbone.stages.3.0.gamma'] == 0.5
-        assert not any(n.startswith('module.') for n in lr_of)
+        assert not any(n.startswith('module.') for g in groups
+                       for n in g['param_names'])
     finally:
         dist.destroy_process_group()
 
@@ -202,19 +209,11 @@ def test_bad_paramwise_cfg_and_models():
 
 def test_mmpretrain_constructor_uses_get_layer_depth():
     from mmengine.registry import init_default_scope
-    cfg = load_config('configs/unireplknet_a_in1k.py')
-    model = build_model(cfg)
+    model = build_model(load_config('configs/unireplknet_a_in1k.py'))
     init_default_scope('mmpretrain')
-    optim_cfg = dict(
-        type='OptimWrapper',
-        optimizer=dict(type='AdamW', lr=1.0, weight_decay=0.05),
-        constructor='LearningRateDecayOptimWrapperConstructor',
-        paramwise_cfg=dict(layer_decay_rate=0.5))
-    groups = build_optim_wrapper(model, optim_cfg).optimizer.param_groups
-    lr_of = {n: g['lr'] for g in groups for n in g.get('param_names', [])}
-    if not lr_of:  # older mmpretrain: match by identity
-        names = {id(p): n for n, p in model.named_parameters()}
-        lr_of = {names[id(p)]: g['lr'] for g in groups for p in g['params']}
+    _, lr_of = classifier_lrs(model,
+                              'LearningRateDecayOptimWrapperConstructor',
+                              dict(layer_decay_rate=0.5))
     assert lr_of['backbone.stages.3.0.gamma'] == 0.5
     assert lr_of['backbone.stages.2.0.gamma'] == 0.5**3
     assert lr_of['backbone.downsample_layers.0.0.weight'] == 0.5**6

@@ -365,13 +365,14 @@ class UniRepLKNet(BaseModule):
                 f'{self.depths}, dims {self.dims}): {key} has shape {theirs} '
                 f'in the checkpoint but {ours} here. Pick the arch the '
                 'checkpoint was trained with.')
-        if not set(state) & set(own):
+        loaded = len(own) - len(diff.missing)
+        if not loaded:
             raise ValueError(f'{checkpoint} shares no key with UniRepLKNet; '
                              'is it a detector/segmentor checkpoint that '
                              "needs prefix='backbone.'?")
         load_state_dict(self, state, strict=False, logger='current')
         MMLogger.get_current_instance().info(
-            f'UniRepLKNet: loaded {len(set(state) & set(own))} of '
+            f'UniRepLKNet: loaded {loaded} of '
             f'{len(own)} tensors from {checkpoint}'
             f"{f' (prefix {prefix!r})' if prefix else ''}")
 
