@@ -1,0 +1,571 @@
+# Copyright (c) mmunirep contributors. All rights reserved.
+"""Export the inference structure of a classifier, segmentor or detector to
+ONNX, and check the exported graph with onnxruntime.
+
+The graph comes from PyTorch's default exporter since 2.9,
+``torch.onnx.export(..., dynamo=True)``: ``torch.export`` traces the model
+with symbolic shapes, so with dynamic axes every size computation (padding,
+resizing, reshapes) stays a function of the input size. UniRepLKNet's fast
+CPU paths (oneDNN Linear, GRN folded into the next Linear) switch to plain
+PyTorch ops while ``torch.export`` traces (``torch.compiler.is_compiling()``
+is true there), and every ``nn.AdaptiveAvgPool2d`` is exported through
+:mod:`.adaptive_pool`, which stays exact at every input size.
+
+What each task exports, from preprocessed float32 images ``input`` of shape
+(N, 3, H, W):
+
+- classifier: ``scores`` (N, num_classes), the head's output before softmax
+  (``model(x, mode='tensor')``);
+- segmentor: ``logits`` (N, num_classes, H, W), the decode head's output
+  resized bilinearly to the input size (mmseg's ``encode_decode``);
+- detector: ``feat0``.. the backbone + neck feature maps, and separately
+  the full detector (boxes, scores, labels, masks of one image in input
+  pixels) where ``torch.export`` can trace it; :func:`export_full_detector`
+  names what stops it where it cannot.
+"""
+import os.path as osp
+import re
+import sys
+import sysconfig
+import traceback
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
+
+import torch
+from torch import Tensor, nn
+
+from mmunirep.utils import atomic_output
+from .adaptive_pool import exportable_adaptive_pools
+
+#: Largest relative difference (max |ort - torch| / max |torch|) that
+#: :func:`verify_onnx` accepts in float32.
+TOLERANCE = 1e-4
+#: Smallest height and width that can be exported: every stage of the
+#: backbone (stride 32) keeps at least 2 pixels, so that no size is
+#: specialized to 1 while tracing with dynamic axes.
+MIN_SIZE = 64
+#: ONNX operator domains of the standard operator set.
+STANDARD_DOMAINS = ('', 'ai.onnx')
+#: Names of the input axes that ``--dynamic`` makes dynamic.
+DYNAMIC_AXES = {0: 'batch', 2: 'height', 3: 'width'}
+
+
+class ClassifierForExport(nn.Module):
+    """(N, 3, H, W) -> ``scores`` (N, num_classes), before softmax.
+
+    Args:
+        model (nn.Module): An mmpretrain ``ImageClassifier``.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        if not getattr(model, 'with_head', False):
+            raise ValueError(
+                f'{type(model).__name__} has no head: there are no class '
+                'scores to export')
+        self.model = model
+
+    def forward(self, input: Tensor) -> Tuple[Tensor]:
+        return (self.model(input, mode='tensor'), )
+
+    @staticmethod
+    def output_names(num_outputs: int) -> List[str]:
+        return ['scores']
+
+
+class SegmentorForExport(nn.Module):
+    """(N, 3, H, W) -> ``logits`` (N, num_classes, H, W), before argmax.
+
+    Args:
+        model (nn.Module): An mmseg ``EncoderDecoder``.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, input: Tensor) -> Tuple[Tensor]:
+        # a torch.Size img_shape is what mmseg's sliding-window inference
+        # passes: the logits are resized to exactly this size. mmseg reads
+        # the first image's meta only; one per image would fix the batch.
+        return (self.model.encode_decode(
+            input, [dict(img_shape=input.shape[2:])]), )
+
+    @staticmethod
+    def output_names(num_outputs: int) -> List[str]:
+        return ['logits']
+
+
+class DetectorFeaturesForExport(nn.Module):
+    """(N, 3, H, W) -> ``feat0``.. the feature maps of backbone + neck.
+
+    Args:
+        model (nn.Module): An mmdet detector.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, input: Tensor) -> Tuple[Tensor, ...]:
+        return tuple(self.model.extract_feat(input))
+
+    @staticmethod
+    def output_names(num_outputs: int) -> List[str]:
+        return [f'feat{i}' for i in range(num_outputs)]
+
+
+class DetectorForExport(nn.Module):
+    """(1, 3, H, W) -> the predictions of one image, in input pixels.
+
+    Runs mmdet's ``predict`` (post-processing included) with the input as
+    the whole image (no rescaling) and returns ``bboxes`` (K, 4),
+    ``scores`` (K,), ``labels`` (K,) and, for detectors with a mask head,
+    ``masks`` (K, H, W).
+
+    Args:
+        model (nn.Module): An mmdet detector.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        self.fields = ['bboxes', 'scores', 'labels']
+        if getattr(model, 'with_mask', False):
+            self.fields.append('masks')
+
+    def forward(self, input: Tensor) -> Tuple[Tensor, ...]:
+        from mmdet.structures import DetDataSample
+        size = tuple(input.shape[2:])
+        sample = DetDataSample()
+        # set_field, not metainfo=: the latter deep-copies, which symbolic
+        # sizes do not survive while torch.export traces
+        for key, value in dict(img_shape=size, ori_shape=size,
+                               pad_shape=size, batch_input_shape=size,
+                               scale_factor=(1.0, 1.0)).items():
+            sample.set_field(value, key, field_type='metainfo')
+        instances = self.model.predict(input, [sample], rescale=False)[0]
+        return tuple(
+            instances.pred_instances.get(field) for field in self.fields)
+
+    def output_names(self, num_outputs: int) -> List[str]:
+        return self.fields
+
+
+#: Task (a config's default scope) -> what is exported.
+EXPORT_MODULES = dict(
+    mmpretrain=ClassifierForExport,
+    mmseg=SegmentorForExport,
+    mmdet=DetectorFeaturesForExport)
+
+
+def check_inference_structure(model: nn.Module) -> None:
+    """Make sure ``model`` is a re-parameterizable model in its inference
+    structure (after ``build_model(..., deploy=True)``).
+
+    Raises:
+        ValueError: Nothing in the model can be re-parameterized, or a
+            module is still in its training structure.
+    """
+    convertible = [
+        name for name, module in model.named_modules()
+        if callable(getattr(module, 'switch_to_deploy', None))
+    ]
+    if not convertible:
+        backbone = getattr(model, 'backbone', model)
+        raise ValueError(
+            f'{type(model).__name__} (backbone {type(backbone).__name__}) '
+            'has nothing to re-parameterize: this tool exports the inference '
+            'structure of re-parameterizable models (mmunirep.UniRepLKNet, '
+            'or any backbone with switch_to_deploy()). Use a config with '
+            "type='mmunirep.UniRepLKNet', or export other models with "
+            'torch.onnx.export / mmdeploy')
+    training = [
+        name or type(module).__name__
+        for name, module in model.named_modules()
+        if getattr(module, 'deploy', None) is False
+    ]
+    if training:
+        raise ValueError(
+            f'{len(training)} module(s) are still in the training structure '
+            f'after re-parameterization, e.g. {training[0]}: their '
+            'switch_to_deploy() does not convert them')
+
+
+def check_export_shape(shape: Sequence[int]) -> Tuple[int, int]:
+    """Validate an export size.
+
+    Args:
+        shape (Sequence[int]): (H, W) of the traced input.
+
+    Returns:
+        tuple[int, int]: (H, W).
+
+    Raises:
+        ValueError: Not two integers, or smaller than :data:`MIN_SIZE`.
+    """
+    if len(shape) != 2 or not all(isinstance(s, int) for s in shape):
+        raise ValueError(f'--shape takes two integers H W, got {shape}')
+    if min(shape) < MIN_SIZE:
+        raise ValueError(
+            f'--shape {shape[0]} {shape[1]} is too small: height and width '
+            f'must be at least {MIN_SIZE}, so that the stride-32 stage of '
+            'the backbone keeps 2 pixels; export at a typical input size '
+            '(e.g. --shape 224 224, 512 512, 800 1344) and add --dynamic '
+            'for other sizes')
+    return shape[0], shape[1]
+
+
+def second_shape(height: int, width: int) -> Tuple[int, int]:
+    """A second, odd-sized (H, W) other than the traced one, to check a
+    dynamic export at: 3/4 of the height and 5/4 of the width, made odd."""
+    return max(MIN_SIZE, height * 3 // 4) | 1, (width * 5 // 4) | 1
+
+
+@dataclass
+class ExportResult:
+    """What :func:`export_onnx` wrote.
+
+    Attributes:
+        onnx_file (str | None): The ONNX file, once written.
+        input_shape (tuple): The traced input shape (N, 3, H, W).
+        output_names (list[str]): Graph outputs, in order.
+        output_shapes (list[tuple]): Their shapes at the traced input.
+        opset (int): Default-domain opset of the graph.
+        op_types (list[str]): Operator types the graph uses.
+    """
+    onnx_file: Optional[str]
+    input_shape: Tuple[int, ...]
+    output_names: List[str]
+    output_shapes: List[Tuple[int, ...]]
+    opset: int
+    op_types: List[str]
+
+
+def _check_standard_ops(model_proto) -> List[str]:
+    """The graph's operator types; raises on any non-standard domain."""
+    nodes = list(model_proto.graph.node)
+    for function in model_proto.functions:
+        nodes.extend(function.node)
+    custom = sorted({f'{n.domain}::{n.op_type}' for n in nodes
+                     if n.domain not in STANDARD_DOMAINS} -
+                    {f'{f.domain}::{f.name}' for f in model_proto.functions})
+    if custom:
+        raise RuntimeError(
+            f'the exported graph uses non-standard operators {custom}; '
+            'onnxruntime and other runtimes cannot run them')
+    return sorted({n.op_type for n in nodes})
+
+
+def _name_dynamic_axes(model_proto, axes: Dict[int, str]) -> None:
+    """Rename the symbols of the input's dynamic axes (``s31``, ...) to
+    ``axes`` names everywhere in the graph's declared shapes.
+
+    Raises:
+        RuntimeError: A requested dynamic axis came out static.
+    """
+    dims = model_proto.graph.input[0].type.tensor_type.shape.dim
+    static = [name for axis, name in axes.items()
+              if not dims[axis].dim_param]
+    if static:
+        raise RuntimeError(f'the exporter made the {static} axes of the '
+                           'input static')
+    renames = {dims[axis].dim_param: name for axis, name in axes.items()}
+    if not renames:
+        return
+    symbol = re.compile(r'\b(' + '|'.join(map(re.escape, renames)) + r')\b')
+    graph = model_proto.graph
+    for value in (*graph.input, *graph.output, *graph.value_info):
+        for dim in value.type.tensor_type.shape.dim:
+            if dim.dim_param:
+                dim.dim_param = symbol.sub(lambda m: renames[m.group(1)],
+                                           dim.dim_param)
+
+
+def trace_for_export(module: nn.Module, example: Tensor,
+                     dynamic_axes: Sequence[int] = ()):
+    """``torch.export`` an export module without autograd, with
+    :func:`exportable_adaptive_pools`.
+
+    Args:
+        module (nn.Module): The module, in eval mode.
+        example (Tensor): Its input.
+        dynamic_axes (Sequence[int]): Input axes to keep dynamic. A size of
+            1 on such an axis would be specialized: trace a batch of 2 for a
+            dynamic batch.
+
+    Returns:
+        torch.export.ExportedProgram: The traced program.
+
+    Raises:
+        Exception: Whatever stops ``torch.export``, including a dynamic axis
+            that the model's code makes static.
+    """
+    dims = {axis: torch.export.Dim.DYNAMIC for axis in dynamic_axes}
+    with torch.no_grad(), exportable_adaptive_pools(module):
+        return torch.export.export(
+            module, (example, ),
+            dynamic_shapes={'input': dims} if dims else None,
+            strict=False)
+
+
+def convert_to_onnx(module: nn.Module,
+                    shape: Sequence[int],
+                    dynamic: bool = False,
+                    dynamic_batch: bool = True,
+                    opset: Optional[int] = None,
+                    simplify: bool = False):
+    """Trace an export module (e.g. :class:`SegmentorForExport`) and
+    convert it to an ONNX graph in memory.
+
+    Args:
+        module (nn.Module): The module to export; set to eval mode.
+        shape (Sequence[int]): (H, W) of the traced input; see
+            :func:`check_export_shape`.
+        dynamic (bool): Make height and width (and the batch, with
+            ``dynamic_batch``) of ``input`` dynamic, named ``height``,
+            ``width`` and ``batch``. Defaults to False (batch 1).
+        dynamic_batch (bool): With ``dynamic``, make the batch dynamic too.
+            Defaults to True.
+        opset (int, optional): ONNX opset; None takes the exporter's
+            default. Defaults to None.
+        simplify (bool): Simplify the graph with onnxslim. Defaults to False.
+
+    Returns:
+        tuple[onnx.ModelProto, ExportResult]: The checked graph and its
+        description (``onnx_file`` is None until :func:`write_onnx`).
+
+    Raises:
+        Exception: Whatever stops ``torch.export`` or the conversion.
+    """
+    import onnx
+    height, width = check_export_shape(list(shape))
+    axes = {axis: name for axis, name in DYNAMIC_AXES.items()
+            if dynamic and (axis != 0 or dynamic_batch)}
+    example = torch.randn(2 if 0 in axes else 1, 3, height, width,
+                          generator=torch.Generator().manual_seed(0))
+    module.eval()
+    with torch.no_grad():
+        output_shapes = [tuple(out.shape) for out in module(example)]
+    output_names = module.output_names(len(output_shapes))
+    program = trace_for_export(module, example, list(axes))
+    model_proto = torch.onnx.export(
+        program, (), input_names=['input'], output_names=output_names,
+        opset_version=opset, verbose=False).model_proto
+    _name_dynamic_axes(model_proto, axes)
+    if simplify:
+        import onnxslim
+        model_proto = onnxslim.slim(model_proto)
+    onnx.checker.check_model(model_proto)
+    op_types = _check_standard_ops(model_proto)
+    opset_used = next(o.version for o in model_proto.opset_import
+                      if o.domain in STANDARD_DOMAINS)
+    return model_proto, ExportResult(None, tuple(example.shape),
+                                     output_names, output_shapes,
+                                     opset_used, op_types)
+
+
+def write_onnx(model_proto, result: ExportResult,
+               out_file: str) -> ExportResult:
+    """Save a graph from :func:`convert_to_onnx` atomically.
+
+    Returns:
+        ExportResult: ``result`` with ``onnx_file`` set.
+    """
+    import onnx
+    with atomic_output(out_file) as tmp_file:
+        onnx.save_model(model_proto, tmp_file)
+    return replace(result, onnx_file=out_file)
+
+
+def export_onnx(module: nn.Module, out_file: str, shape: Sequence[int],
+                **kwargs) -> ExportResult:
+    """:func:`convert_to_onnx` then :func:`write_onnx` to ``out_file``
+    (same keyword arguments)."""
+    return write_onnx(*convert_to_onnx(module, shape, **kwargs), out_file)
+
+
+def export_full_detector(module: 'DetectorForExport',
+                         out_file: str,
+                         shape: Sequence[int],
+                         dynamic: bool = False,
+                         **kwargs) -> Tuple[Optional[ExportResult],
+                                            List[str]]:
+    """Export a whole detector if it can be traced and converted.
+
+    Args:
+        module (DetectorForExport): The detector.
+        out_file (str): Where the graph goes.
+        shape (Sequence[int]): (H, W) to trace at (batch 1).
+        dynamic (bool): Dynamic height and width. Defaults to False.
+        **kwargs: ``opset`` and ``simplify`` of :func:`convert_to_onnx`.
+
+    Returns:
+        tuple[ExportResult | None, list[str]]: What was written, or None
+        and what stops it (see :func:`export_blockers`).
+    """
+    try:
+        model_proto, result = convert_to_onnx(
+            module, shape, dynamic, dynamic_batch=False, **kwargs)
+    except Exception as error:  # noqa: BLE001 (any failure is reported)
+        return None, export_blockers(module, shape, error)
+    return write_onnx(model_proto, result, out_file), []
+
+
+def max_relative_difference(outputs: Sequence, references: Sequence) -> float:
+    """max over outputs of max |out - ref| / max |ref|."""
+    worst = 0.
+    for out, ref in zip(outputs, references):
+        ref = ref.detach().double()
+        out = torch.as_tensor(out).double()
+        if out.shape != ref.shape:
+            raise RuntimeError(f'onnxruntime gives shape {tuple(out.shape)}, '
+                               f'PyTorch {tuple(ref.shape)}')
+        scale = ref.abs().max().clamp_min(torch.finfo(torch.float32).tiny)
+        worst = max(worst, ((out - ref).abs().max() / scale).item())
+    return worst
+
+
+def verify_onnx(onnx_file: str,
+                module: nn.Module,
+                input_shapes: Sequence[Sequence[int]],
+                threads: Optional[int] = None,
+                seed: int = 0) -> List[Tuple[Tuple[int, ...], float]]:
+    """Run an exported graph with onnxruntime and ``module`` with PyTorch on
+    the same random inputs.
+
+    Args:
+        onnx_file (str): The exported graph.
+        module (nn.Module): What was exported (eval mode).
+        input_shapes (Sequence[Sequence[int]]): (N, 3, H, W) shapes to run.
+        threads (int, optional): onnxruntime intra-op threads.
+        seed (int): Seed of the inputs. Defaults to 0.
+
+    Returns:
+        list[tuple[tuple, float]]: Each input shape with the largest
+        relative difference (:func:`max_relative_difference`).
+    """
+    session = ort_session(onnx_file, threads)
+    generator = torch.Generator().manual_seed(seed)
+    results = []
+    for shape in input_shapes:
+        inputs = torch.randn(*shape, generator=generator)
+        with torch.no_grad():
+            references = module(inputs)
+        outputs = session.run(None, {'input': inputs.numpy()})
+        results.append((tuple(shape),
+                        max_relative_difference(outputs, references)))
+    return results
+
+
+def ort_session(onnx_file: str, threads: Optional[int] = None):
+    """An onnxruntime CPU session with all graph optimizations.
+
+    Args:
+        onnx_file (str): The graph.
+        threads (int, optional): Intra-op threads; None lets onnxruntime
+            choose.
+    """
+    import onnxruntime as ort
+    options = ort.SessionOptions()
+    options.graph_optimization_level = \
+        ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if threads:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    return ort.InferenceSession(onnx_file, options,
+                                providers=['CPUExecutionProvider'])
+
+
+class _RecordingExtension:
+    """Stands in for mmcv's compiled extension module and records which of
+    its functions are called."""
+
+    def __init__(self, extension, called: Set[str]) -> None:
+        self._extension = extension
+        self._called = called
+
+    def __getattr__(self, name: str):
+        function = getattr(self._extension, name)
+
+        def call(*args, **kwargs):
+            self._called.add(name)
+            return function(*args, **kwargs)
+
+        return call
+
+
+@contextmanager
+def record_mmcv_kernels() -> Iterator[Set[str]]:
+    """Record the compiled mmcv kernels (functions of ``mmcv._ext``, such as
+    ``nms`` or ``roi_align_forward``) called inside the block.
+
+    They are C++ extension functions, not PyTorch operators, so neither
+    ``torch.export`` nor the ONNX exporter can trace through them.
+
+    Yields:
+        set[str]: Filled with the names of the kernels called.
+    """
+    called: Set[str] = set()
+    patched = [(module, module.ext_module)
+               for name, module in list(sys.modules.items())
+               if name.startswith('mmcv.ops.') and module is not None
+               and hasattr(module, 'ext_module')]
+    for module, extension in patched:
+        module.ext_module = _RecordingExtension(extension, called)
+    try:
+        yield called
+    finally:
+        for module, extension in patched:
+            module.ext_module = extension
+
+
+def _first_blocking_frame(error: BaseException) -> str:
+    """``file:line in function: source`` of the innermost frame of an export
+    error's traceback that is neither PyTorch's nor the standard library's
+    (the model code that made the trace fail)."""
+    skipped = (osp.dirname(torch.__file__) + osp.sep,
+               sysconfig.get_paths()['stdlib'] + osp.sep)
+    frames = [
+        frame for frame in traceback.extract_tb(error.__traceback__)
+        if not frame.filename.startswith(skipped)
+    ]
+    if not frames:
+        return 'inside PyTorch'
+    frame = frames[-1]
+    filename = frame.filename
+    roots = [root for root in sys.path
+             if root and filename.startswith(root.rstrip(osp.sep) + osp.sep)]
+    if roots:
+        filename = osp.relpath(filename, max(roots, key=len))
+    return f'{filename}:{frame.lineno} in {frame.name}: {frame.line}'
+
+
+def export_blockers(module: nn.Module, shape: Sequence[int],
+                    error: BaseException) -> List[str]:
+    """Say what stopped the export of ``module``.
+
+    Args:
+        module (nn.Module): The module whose export failed.
+        shape (Sequence[int]): (H, W) it was traced at.
+        error (BaseException): The export error.
+
+    Returns:
+        list[str]: Where the trace stopped and why, then the compiled mmcv
+        kernels the module calls on a (1, 3, H, W) input (each of which
+        would stop the export as well).
+    """
+    message = str(error).strip().splitlines()[0][:300]
+    blockers = [f'the export stops at {_first_blocking_frame(error)} '
+                f'({type(error).__name__}: {message})']
+    example = torch.randn(1, 3, *shape,
+                          generator=torch.Generator().manual_seed(0))
+    with torch.no_grad(), record_mmcv_kernels() as kernels:
+        module(example)
+    if kernels:
+        blockers.append(
+            'compiled mmcv kernels it calls (C++ extension functions, not '
+            'PyTorch operators, so neither torch.export nor the ONNX '
+            f"exporter can trace them): {', '.join(sorted(kernels))}")
+    return blockers

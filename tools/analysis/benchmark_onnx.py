@@ -1,0 +1,88 @@
+# Copyright (c) mmunirep contributors. All rights reserved.
+"""onnxruntime vs PyTorch inference speed of a config's exported model, on
+the CPU, in float32, interleaved round by round (medians reported).
+
+    python tools/analysis/benchmark_onnx.py CONFIG [--checkpoint CKPT] \
+        --shape H W [--threads 2] [--batch 1] [--rounds 7] [--onnx FILE]
+
+Both run what tools/deployment/pytorch2onnx.py exports (class scores,
+full-resolution segmentation logits or detector feature maps) on the
+same preprocessed input: PyTorch with the model in its inference structure
+under torch.inference_mode (its oneDNN fast paths on), onnxruntime on the
+exported graph (static shape, exported here unless --onnx is given) with
+all graph optimizations.
+"""
+import argparse
+import os.path as osp
+import tempfile
+
+import mmunirep  # noqa: F401  (environment check, checkpoint allow-list)
+import onnxruntime
+import torch
+from mmengine.config import DictAction
+
+from mmunirep.analysis.timing import cpu_model, interleaved_medians
+from mmunirep.apis import build_model, load_config, task_of
+from mmunirep.deployment import (EXPORT_MODULES, check_inference_structure,
+                                 export_onnx, max_relative_difference,
+                                 ort_session)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config')
+    parser.add_argument('--checkpoint', help='weights (random if omitted)')
+    parser.add_argument('--shape', type=int, nargs=2, required=True,
+                        metavar=('H', 'W'))
+    parser.add_argument('--batch', type=int, default=1)
+    parser.add_argument('--threads', type=int, default=2,
+                        help='threads of both runtimes')
+    parser.add_argument('--rounds', type=int, default=7)
+    parser.add_argument('--warmup', type=int, default=2)
+    parser.add_argument('--onnx', help='an exported graph to use instead')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    cfg = load_config(args.config, args.cfg_options)
+    if cfg.model.get('backbone', {}).get('init_cfg') is not None:
+        cfg.model.backbone.init_cfg = None
+    model = build_model(cfg, args.checkpoint, deploy=True)
+    check_inference_structure(model)
+    module = EXPORT_MODULES[task_of(cfg)](model).eval()
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        onnx_file = args.onnx or export_onnx(
+            module, osp.join(tmp_dir, 'model.onnx'), args.shape,
+            dynamic=args.batch > 1).onnx_file
+        session = ort_session(onnx_file, args.threads)
+    inputs = torch.randn(args.batch, 3, *args.shape,
+                         generator=torch.Generator().manual_seed(0))
+    feed = {'input': inputs.numpy()}
+    with torch.inference_mode():
+        difference = max_relative_difference(
+            session.run(None, feed), module(inputs))
+
+    def run_pytorch():
+        with torch.inference_mode():
+            module(inputs)
+
+    seconds = interleaved_medians(
+        {'PyTorch': run_pytorch,
+         'onnxruntime': lambda: session.run(None, feed)},
+        args.rounds, args.warmup)
+    print(f'{args.config}: batch {args.batch}, {args.shape[0]}x'
+          f'{args.shape[1]}, fp32, {args.threads} threads, {cpu_model()}; '
+          f'torch {torch.__version__}, onnxruntime {onnxruntime.__version__}'
+          f'; median of {args.rounds} interleaved rounds')
+    print(f"{'runtime':<12} {'ms/batch':>9} {'img/s':>8} {'vs PyTorch':>11}")
+    for name, value in seconds.items():
+        print(f'{name:<12} {value * 1e3:>9.1f} {args.batch / value:>8.2f} '
+              f"{seconds['PyTorch'] / value:>10.2f}x")
+    print(f'max relative difference: {difference:.2e}')
+
+
+if __name__ == '__main__':
+    main()
