@@ -27,6 +27,7 @@ INSTALL_REQUIRES = [
 ]
 EXTRAS_REQUIRE = {
     'tests': ['pytest>=7', 'pytest-timeout'],
+    'deploy': ['onnx', 'onnxruntime', 'onnxscript', 'onnxslim'],
 }
 
 

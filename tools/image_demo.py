@@ -3,7 +3,8 @@
 classification) and save them as PNG files.
 
     python tools/image_demo.py CONFIG CHECKPOINT IMAGE_OR_DIR \
-        --out-dir OUT [--deploy] [--score-thr 0.3] [--device cpu]
+        --out-dir OUT [--deploy] [--score-thr 0.3] [--min-width 512] \
+        [--device cpu]
 
 ``--deploy`` re-parameterizes a training-structure checkpoint first; a
 checkpoint converted by tools/reparameterize.py goes with the configs/deploy/
@@ -18,8 +19,7 @@ from mmengine.config import DictAction
 
 from mmunirep.apis import (build_model, build_test_pipeline, draw_prediction,
                            load_config, load_dataset_meta, predict)
-
-IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
+from mmunirep.utils import IMAGE_SUFFIXES, image_files
 
 
 def parse_args():
@@ -33,6 +33,9 @@ def parse_args():
                         help='re-parameterize the model before predicting')
     parser.add_argument('--score-thr', type=float, default=0.3,
                         help='lowest score of a drawn box (detection)')
+    parser.add_argument('--min-width', type=int, default=0,
+                        help='draw small images enlarged to at least this '
+                        'width (e.g. 512); 0 keeps their size')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value')
@@ -44,9 +47,7 @@ def list_images(path: str) -> list:
         return [path]
     if not osp.isdir(path):
         raise SystemExit(f'error: {path} is neither an image nor a directory')
-    images = sorted(
-        osp.join(path, name) for name in os.listdir(path)
-        if name.lower().endswith(IMAGE_SUFFIXES))
+    images = image_files(path)
     if not images:
         raise SystemExit(f'error: no images ({", ".join(IMAGE_SUFFIXES)}) '
                          f'in {path}')
@@ -69,7 +70,7 @@ def main():
         out_file = osp.join(args.out_dir,
                             osp.splitext(osp.basename(path))[0] + '.png')
         draw_prediction(cfg, dataset_meta, path, prediction, out_file,
-                        args.score_thr)
+                        args.score_thr, args.min_width)
         print(f'{path} -> {out_file}')
 
 

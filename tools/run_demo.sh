@@ -4,7 +4,8 @@
 #   trained with tools/dist_train.sh on 2 CPU processes -> Cascade Mask R-CNN
 #   demo trained with tools/train.py -> evaluation -> tools/reparameterize.py
 #   -> tools/test.py on the deploy checkpoints -> tools/image_demo.py PNGs ->
-#   inference speed of both structures -> summary table.
+#   inference speed of both structures -> training curves and the effective
+#   receptive field of the trained backbone -> summary table.
 #
 #   bash tools/run_demo.sh                # about 9 minutes on 2 cores
 #   MMUNIREP_DEMO_QUICK=1 bash tools/run_demo.sh   # a few iterations (CI)
@@ -30,12 +31,14 @@ if [ "${MMUNIREP_DEMO_QUICK:-0}" = 1 ]; then
   DET_OPTS=(train_cfg.max_epochs=1 train_cfg.val_interval=1
             default_hooks.checkpoint.interval=1)
   ROUNDS=1
+  ERF_ARGS=(--num-images 2 --shape 64)
 else
   DATA=${MMUNIREP_DEMO_DATA:-data/demo}
   DATA_ARGS=()
   SEG_OPTS=()
   DET_OPTS=()
   ROUNDS=5
+  ERF_ARGS=(--num-images 20 --shape 256)
 fi
 IMAGES=$DATA/coco/val2017
 for split in train val test; do
@@ -63,8 +66,8 @@ DET_OPTS+=("model.backbone.init_cfg.checkpoint=$(cat "$OUT/seg/last_checkpoint")
 "$PY" tools/train.py "$DET" --work-dir "$OUT/det" --cfg-options "${DET_OPTS[@]}"
 
 for task in seg det; do
-  if [ $task = seg ]; then CFG=$SEG; OPTS=("${SEG_OPTS[@]}");
-  else CFG=$DET; OPTS=("${DET_OPTS[@]}"); fi
+  if [ $task = seg ]; then CFG=$SEG; OPTS=("${SEG_OPTS[@]}"); KEYS=(loss mIoU);
+  else CFG=$DET; OPTS=("${DET_OPTS[@]}"); KEYS=(loss coco/bbox_mAP coco/segm_mAP); fi
   CKPT=$(cat "$OUT/$task/last_checkpoint")  # written by the Runner
   DEPLOY_CFG=configs/demo/deploy/$(basename "$CFG")
   step "$task: evaluating the trained model (tools/test.py)"
@@ -77,11 +80,22 @@ for task in seg det; do
   "$PY" tools/test.py "$DEPLOY_CFG" "$OUT/$task/deploy.pth" \
     --work-dir "$OUT/$task/test_deploy" --cfg-options "${OPTS[@]}"
   step "$task: drawing predictions (tools/image_demo.py)"
+  # enlarged to 512 px wide; 0.5 hides the low-score duplicates of a box
   "$PY" tools/image_demo.py "$DEPLOY_CFG" "$OUT/$task/deploy.pth" "$OUT/samples" \
-    --out-dir "$OUT/$task/vis" --cfg-options "${OPTS[@]}"
+    --out-dir "$OUT/$task/vis" --min-width 512 --score-thr 0.5 \
+    --cfg-options "${OPTS[@]}"
   step "$task: inference speed, training vs deploy structure (tools/analysis/benchmark.py)"
   "$PY" tools/analysis/benchmark.py "$CFG" --checkpoint "$CKPT" --shape 128 160 \
     --rounds "$ROUNDS" --json "$OUT/$task/speed.json" --cfg-options "${OPTS[@]}"
+  step "$task: training curves (tools/analysis/plot_curves.py)"
+  "$PY" tools/analysis/plot_curves.py "$OUT/$task" --keys "${KEYS[@]}" \
+    --out "$OUT/$task/curves.png" --title "$(basename "$CFG" .py)"
+  if [ $task = seg ]; then
+    step "seg: effective receptive field, trained vs untrained backbone (tools/analysis/visualize_erf.py)"
+    "$PY" tools/analysis/visualize_erf.py "$CFG" --checkpoint "$CKPT" --compare "$CFG" \
+      --images "$DATA/ade/images/validation" "${ERF_ARGS[@]}" --out "$OUT/seg/erf.png" \
+      --json "$OUT/seg/erf.json" --cfg-options "${OPTS[@]}"
+  fi
 done
 
 step "summary"

@@ -168,7 +168,8 @@ optim_wrapper = dict(optimizer=dict(lr=1e-3), paramwise_cfg=dict(num_layers=5))
 # 3 epochs (360 iterations) instead of 36: warmup 50 iterations, the lr step
 # (x0.1) for the last epoch
 max_epochs = 3
-train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+# validation after every epoch draws the AP curves
+train_cfg = dict(max_epochs=max_epochs, val_interval=1)
 param_scheduler = [
     dict(
         type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=50),

@@ -95,7 +95,8 @@ param_scheduler = [
     dict(type='PolyLR', power=1.0, eta_min=0.0, by_epoch=False, begin=30,
          end=max_iters),
 ]
-train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+# validation every 50 iterations (a few seconds each) draws the mIoU curve
+train_cfg = dict(max_iters=max_iters, val_interval=50)
 default_hooks = dict(
     logger=dict(interval=10),
     checkpoint=dict(interval=max_iters, max_keep_ckpts=1))

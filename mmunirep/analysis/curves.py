@@ -166,9 +166,11 @@ def plot_curves(runs: Dict[str, Dict[str, Curve]],
             if key not in curves:
                 continue
             curve = curves[key]
+            # markers for validation points and for a lone training point
+            sparse = curve.validation or len(curve.iters) == 1
             axis.plot(curve.iters, curve.values,
-                      marker='o' if curve.validation else None,
-                      markersize=4, label=label)
+                      marker='o' if sparse else None, markersize=4,
+                      label=label)
         axis.set_ylabel(key)
         axis.grid(alpha=0.3)
         if len(runs) > 1:

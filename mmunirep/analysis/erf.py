@@ -10,8 +10,6 @@ normalised to a maximum of 1 for drawing and for the high-contribution
 area ratios: the smallest square around the centre holding a fraction t of
 the total (log-scaled) contribution, as a fraction of the image area.
 """
-import os
-import os.path as osp
 from typing import Callable, Dict, Iterable, List, Optional, Sequence
 
 import mmcv
@@ -20,13 +18,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from mmunirep.utils import IMAGE_SUFFIXES, atomic_output, image_files
+
 #: Contribution fractions t of the papers' area-ratio tables.
 THRESHOLDS = (0.2, 0.3, 0.5, 0.99)
 #: ImageNet mean and std (RGB, 0..255), used when a config has no
 #: data preprocessor.
 IMAGENET_MEAN = (123.675, 116.28, 103.53)
 IMAGENET_STD = (58.395, 57.12, 57.375)
-IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 
 
 def stage_modules(backbone: nn.Module) -> List[nn.Module]:
@@ -180,15 +179,13 @@ def list_images(directory: str, num_images: int) -> List[str]:
     Raises:
         ValueError: The directory is missing or has fewer images.
     """
-    if not osp.isdir(directory):
-        raise ValueError(f'--images {directory} is not a directory')
-    names = sorted(n for n in os.listdir(directory)
-                   if n.lower().endswith(IMAGE_SUFFIXES))
-    if len(names) < num_images:
+    paths = image_files(directory)
+    if len(paths) < num_images:
         raise ValueError(
-            f'{directory} has {len(names)} images ({", ".join(IMAGE_SUFFIXES)})'
-            f', fewer than --num-images {num_images}')
-    return [osp.join(directory, n) for n in names[:num_images]]
+            f'{directory} has {len(paths)} images '
+            f'({", ".join(IMAGE_SUFFIXES)}), fewer than --num-images '
+            f'{num_images}')
+    return paths[:num_images]
 
 
 def load_image(path: str, size: int, mean: Sequence[float],
@@ -245,7 +242,6 @@ def draw_erfs(scaled_maps: Dict[str, np.ndarray],
     """
     from matplotlib.figure import Figure
 
-    from mmunirep.utils import atomic_output
     figure = Figure(figsize=(panel_inches * len(scaled_maps) + 0.8,
                              panel_inches + 0.9), layout='constrained')
     axes = figure.subplots(1, len(scaled_maps), squeeze=False)[0]

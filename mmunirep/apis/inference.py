@@ -6,15 +6,19 @@ annotation loading), the model's ``test_step`` (pre- and post-processing
 included) and the task's MMEngine visualizer.
 """
 import copy
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import mmcv
+import numpy as np
 import torch
+import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
+from mmengine.structures import PixelData
 from mmengine.registry import DATASETS, VISUALIZERS, init_default_scope
 from torch import nn
 
+from mmunirep.utils import atomic_output
 from .model_builder import task_of
 
 
@@ -54,9 +58,53 @@ def predict(model: nn.Module, pipeline: Compose, image_paths: List[str]):
     return model.test_step(pseudo_collate(batch))
 
 
+def upscale_prediction(image: np.ndarray, data_sample,
+                       min_width: int) -> Tuple[np.ndarray, object]:
+    """Enlarge an image and its prediction to at least ``min_width``
+    pixels wide, so that the drawing is readable.
+
+    The image is resized bicubically; boxes are scaled, instance masks and
+    segmentation maps resized with nearest neighbours. Images at least
+    ``min_width`` wide are returned unchanged.
+
+    Args:
+        image (np.ndarray): (H, W, 3).
+        data_sample: A DetDataSample, SegDataSample or DataSample.
+        min_width (int): Smallest width of the result.
+
+    Returns:
+        tuple: The image and a copy of the prediction at the new size.
+    """
+    height, width = image.shape[:2]
+    if width >= min_width:
+        return image, data_sample
+    new_h, new_w = round(height * min_width / width), min_width
+    image = mmcv.imresize(image, (new_w, new_h), interpolation='bicubic')
+    sample = data_sample.clone()
+
+    def nearest(maps: torch.Tensor) -> torch.Tensor:
+        resized = F.interpolate(maps[None].float(), (new_h, new_w))[0]
+        return resized.to(maps.dtype)
+
+    # clone() is shallow: replace the nested elements, never modify them
+    if 'pred_instances' in sample:
+        instances = sample.pred_instances.clone()
+        instances.bboxes = instances.bboxes * instances.bboxes.new_tensor(
+            [new_w / width, new_h / height] * 2)
+        if 'masks' in instances:
+            instances.masks = nearest(instances.masks)
+        sample.pred_instances = instances
+    if 'pred_sem_seg' in sample:
+        sample.pred_sem_seg = PixelData(
+            metainfo=sample.pred_sem_seg.metainfo,
+            data=nearest(sample.pred_sem_seg.data))
+    return image, sample
+
+
 def draw_prediction(cfg: Config, dataset_meta: dict, image_path: str,
                     data_sample, out_file: str,
-                    score_thr: float = 0.3) -> None:
+                    score_thr: float = 0.3,
+                    min_width: int = 0) -> None:
     """Draw one prediction on its image with the task's visualizer.
 
     Args:
@@ -64,9 +112,11 @@ def draw_prediction(cfg: Config, dataset_meta: dict, image_path: str,
         dataset_meta (dict): ``classes`` (and ``palette``).
         image_path (str): The image the prediction belongs to.
         data_sample: What :func:`predict` returned for it.
-        out_file (str): PNG to write.
+        out_file (str): PNG to write (atomically).
         score_thr (float): Boxes/masks below this score are not drawn
             (detection). Defaults to 0.3.
+        min_width (int): Draw on the image enlarged to at least this width
+            (:func:`upscale_prediction`); 0 keeps its size. Defaults to 0.
     """
     task = task_of(cfg)
     init_default_scope(task)
@@ -75,16 +125,18 @@ def draw_prediction(cfg: Config, dataset_meta: dict, image_path: str,
     vis_cfg.pop('vis_backends', None)
     visualizer = VISUALIZERS.build(vis_cfg)
     visualizer.dataset_meta = dataset_meta
-    image = mmcv.imread(image_path, channel_order='rgb')
-    if task == 'mmpretrain':
-        visualizer.visualize_cls(
-            image, data_sample, classes=dataset_meta.get('classes'),
-            draw_gt=False, out_file=out_file)
-        return
-    kwargs = dict(pred_score_thr=score_thr) if task == 'mmdet' else {}
-    visualizer.add_datasample(
-        'prediction', image, data_sample, draw_gt=False, show=False,
-        out_file=out_file, **kwargs)
+    image, data_sample = upscale_prediction(
+        mmcv.imread(image_path, channel_order='rgb'), data_sample, min_width)
+    with atomic_output(out_file) as tmp_file:
+        if task == 'mmpretrain':
+            visualizer.visualize_cls(
+                image, data_sample, classes=dataset_meta.get('classes'),
+                draw_gt=False, out_file=tmp_file)
+            return
+        kwargs = dict(pred_score_thr=score_thr) if task == 'mmdet' else {}
+        visualizer.add_datasample(
+            'prediction', image, data_sample, draw_gt=False, show=False,
+            out_file=tmp_file, **kwargs)
 
 
 def load_dataset_meta(model: nn.Module, cfg: Config) -> dict:

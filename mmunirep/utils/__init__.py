@@ -1,10 +1,12 @@
 # Copyright (c) mmunirep contributors. All rights reserved.
 from .atomic_file import atomic_output
 from .cpu_allocator import tune_cpu_allocator
+from .image_files import IMAGE_SUFFIXES, image_files
 from .safe_globals import allow_mmengine_checkpoints
 from .state_dict_diff import StateDictDiff, compare_state_dicts
 
 __all__ = [
-    'StateDictDiff', 'allow_mmengine_checkpoints', 'atomic_output',
-    'compare_state_dicts', 'tune_cpu_allocator'
+    'IMAGE_SUFFIXES', 'StateDictDiff', 'allow_mmengine_checkpoints',
+    'atomic_output', 'compare_state_dicts', 'image_files',
+    'tune_cpu_allocator'
 ]

@@ -1,6 +1,7 @@
 # Copyright (c) mmunirep contributors. All rights reserved.
 """Summarise the main job (tools/run_demo.sh): metrics of the trained and
-the deploy models, their inference speed, and where everything is."""
+the deploy models, their inference speed, the effective receptive field of
+the trained backbone, and where everything (figures, logs) is."""
 import argparse
 import json
 import os.path as osp
@@ -44,8 +45,21 @@ def main():
         print(f"{r['task']:<5} {r['metric']:<8} {r['trained']:>8.2f} "
               f"{r['deploy']:>8.2f} {r['train_speed']:>12.2f} "
               f"{r['deploy_speed']:>13.2f}")
-    print(f'\npredictions drawn: {args.demo_dir}/seg/vis, '
-          f'{args.demo_dir}/det/vis')
+    erf = read_json(osp.join(args.demo_dir, 'seg', 'erf.json'))
+    summary['erf'] = erf['ratios']
+    print(f"\nERF area ratios ({erf['images']} images at {erf['shape']}x"
+          f"{erf['shape']}; % of the image holding t of the contribution)")
+    for label, ratios in erf['ratios'].items():
+        print(f'  {label:<46}' + ''.join(
+            f'  t={float(t):.0%}: {100 * r:6.2f}%' for t, r in ratios.items()))
+    figures = dict(
+        predictions=[f'{args.demo_dir}/{task}/vis' for task in METRICS],
+        curves=[f'{args.demo_dir}/{task}/curves.png' for task in METRICS],
+        erf=[f'{args.demo_dir}/seg/erf.png'])
+    summary['figures'] = figures
+    print()
+    for name, paths in figures.items():
+        print(f"{name + ':':<13}{', '.join(paths)}")
     print(f'logs and checkpoints: {args.demo_dir}/seg, {args.demo_dir}/det')
     if args.seconds is not None:
         print(f'total time: {args.seconds // 60}m{args.seconds % 60:02d}s')
