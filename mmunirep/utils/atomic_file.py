@@ -8,6 +8,16 @@ from contextlib import contextmanager
 from typing import Iterator
 
 
+def _mode_for(path: str) -> int:
+    """The permissions ``path`` has, or those a new file gets under the
+    umask (``mkstemp`` creates its files private)."""
+    if osp.exists(path):
+        return os.stat(path).st_mode & 0o7777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 @contextmanager
 def atomic_output(path: str) -> Iterator[str]:
     """Yield a temporary path next to ``path``; move it onto ``path`` when
@@ -15,8 +25,9 @@ def atomic_output(path: str) -> Iterator[str]:
 
     The temporary name keeps the suffix of ``path`` (writers such as
     matplotlib choose the format by it) and lies in the same directory, so
-    the final ``os.replace`` is atomic. Missing parent directories are
-    created.
+    the final ``os.replace`` is atomic. The file gets the permissions of the
+    file it replaces, or the umask's for a new one. Missing parent
+    directories are created.
 
     Args:
         path (str): The file to write.
@@ -32,6 +43,7 @@ def atomic_output(path: str) -> Iterator[str]:
     os.close(fd)
     try:
         yield tmp_path
+        os.chmod(tmp_path, _mode_for(path))
         os.replace(tmp_path, path)
     finally:
         if osp.exists(tmp_path):

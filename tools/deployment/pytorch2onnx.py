@@ -72,8 +72,9 @@ def verify(onnx_file, module, shape, dynamic, batch=True):
 
 def report(result, dynamic, batch=True):
     axes = ('batch, ' if batch else '') + 'height, width'
-    print(f'{result.onnx_file}: opset {result.opset}, input "input" '
-          f'{result.input_shape}' + (f' ({axes} dynamic)' if dynamic else ''))
+    print(f'{result.onnx_file}: opset {result.opset}, traced at input '
+          f'"input" {result.input_shape}' +
+          (f' ({axes} dynamic)' if dynamic else ''))
     for name, shape in zip(result.output_names, result.output_shapes):
         print(f'  output "{name}" {shape}')
     print(f"  operators: {', '.join(result.op_types)}")
