@@ -144,8 +144,9 @@ def scale_erf(erf: Tensor) -> np.ndarray:
     return scaled / peak
 
 
-def area_ratios(scaled: np.ndarray,
-                thresholds: Sequence[float] = THRESHOLDS) -> Dict[float, float]:
+def area_ratios(
+        scaled: np.ndarray,
+        thresholds: Sequence[float] = THRESHOLDS) -> Dict[float, float]:
     """High-contribution area ratios of a scaled ERF.
 
     Args:

@@ -1,46 +1,29 @@
 # Copyright (c) mmunirep contributors. All rights reserved.
-"""Export the inference structure of a classifier, segmentor or detector to
-ONNX, and check the exported graph with onnxruntime.
+"""Export an export module (:mod:`.export_modules`) to ONNX.
 
-The graph comes from PyTorch's default exporter since 2.9,
-``torch.onnx.export(..., dynamo=True)``: ``torch.export`` traces the model
-with symbolic shapes, so with dynamic axes every size computation (padding,
-resizing, reshapes) stays a function of the input size. UniRepLKNet's fast
-CPU paths (oneDNN Linear, GRN folded into the next Linear) switch to plain
-PyTorch ops while ``torch.export`` traces (``torch.compiler.is_compiling()``
-is true there), and every ``nn.AdaptiveAvgPool2d`` is exported through
-:mod:`.adaptive_pool`, which stays exact at every input size.
-
-What each task exports, from preprocessed float32 images ``input`` of shape
-(N, 3, H, W):
-
-- classifier: ``scores`` (N, num_classes), the head's output before softmax
-  (``model(x, mode='tensor')``);
-- segmentor: ``logits`` (N, num_classes, H, W), the decode head's output
-  resized bilinearly to the input size (mmseg's ``encode_decode``);
-- detector: ``feat0``.. the backbone + neck feature maps, and separately
-  the full detector (boxes, scores, labels, masks of one image in input
-  pixels) where ``torch.export`` can trace it; :func:`export_full_detector`
-  names what stops it where it cannot.
+``torch.export`` (non-strict) traces the module with symbolic shapes: with
+dynamic axes every size computation (padding, resizing, reshapes) stays a
+function of the input size, and model code that would fix a dynamic axis is
+an error rather than a silently static graph. ``torch.onnx.export`` (PyTorch's
+default exporter since 2.9) converts the traced program. UniRepLKNet's fast
+CPU paths (oneDNN Linear, GRN folded into the next Linear) step aside for
+plain PyTorch ops while ``torch.export`` traces
+(``torch.compiler.is_compiling()`` is true there), and every
+``nn.AdaptiveAvgPool2d`` is exported through :mod:`.adaptive_pool`, which
+stays exact at every input size.
 """
-import os.path as osp
 import re
-import sys
-import sysconfig
-import traceback
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
 
 from mmunirep.utils import atomic_output
 from .adaptive_pool import exportable_adaptive_pools
+from .export_blockers import export_blockers
+from .export_modules import DetectorForExport
 
-#: Largest relative difference (max |ort - torch| / max |torch|) that
-#: :func:`verify_onnx` accepts in float32.
-TOLERANCE = 1e-4
 #: Smallest height and width that can be exported: every stage of the
 #: backbone (stride 32) keeps at least 2 pixels, so that no size is
 #: specialized to 1 while tracing with dynamic axes.
@@ -49,115 +32,6 @@ MIN_SIZE = 64
 STANDARD_DOMAINS = ('', 'ai.onnx')
 #: Names of the input axes that ``--dynamic`` makes dynamic.
 DYNAMIC_AXES = {0: 'batch', 2: 'height', 3: 'width'}
-
-
-class ClassifierForExport(nn.Module):
-    """(N, 3, H, W) -> ``scores`` (N, num_classes), before softmax.
-
-    Args:
-        model (nn.Module): An mmpretrain ``ImageClassifier``.
-    """
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        if not getattr(model, 'with_head', False):
-            raise ValueError(
-                f'{type(model).__name__} has no head: there are no class '
-                'scores to export')
-        self.model = model
-
-    def forward(self, input: Tensor) -> Tuple[Tensor]:
-        return (self.model(input, mode='tensor'), )
-
-    @staticmethod
-    def output_names(num_outputs: int) -> List[str]:
-        return ['scores']
-
-
-class SegmentorForExport(nn.Module):
-    """(N, 3, H, W) -> ``logits`` (N, num_classes, H, W), before argmax.
-
-    Args:
-        model (nn.Module): An mmseg ``EncoderDecoder``.
-    """
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, input: Tensor) -> Tuple[Tensor]:
-        # a torch.Size img_shape is what mmseg's sliding-window inference
-        # passes: the logits are resized to exactly this size. mmseg reads
-        # the first image's meta only; one per image would fix the batch.
-        return (self.model.encode_decode(
-            input, [dict(img_shape=input.shape[2:])]), )
-
-    @staticmethod
-    def output_names(num_outputs: int) -> List[str]:
-        return ['logits']
-
-
-class DetectorFeaturesForExport(nn.Module):
-    """(N, 3, H, W) -> ``feat0``.. the feature maps of backbone + neck.
-
-    Args:
-        model (nn.Module): An mmdet detector.
-    """
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, input: Tensor) -> Tuple[Tensor, ...]:
-        return tuple(self.model.extract_feat(input))
-
-    @staticmethod
-    def output_names(num_outputs: int) -> List[str]:
-        return [f'feat{i}' for i in range(num_outputs)]
-
-
-class DetectorForExport(nn.Module):
-    """(1, 3, H, W) -> the predictions of one image, in input pixels.
-
-    Runs mmdet's ``predict`` (post-processing included) with the input as
-    the whole image (no rescaling) and returns ``bboxes`` (K, 4),
-    ``scores`` (K,), ``labels`` (K,) and, for detectors with a mask head,
-    ``masks`` (K, H, W).
-
-    Args:
-        model (nn.Module): An mmdet detector.
-    """
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-        self.fields = ['bboxes', 'scores', 'labels']
-        if getattr(model, 'with_mask', False):
-            self.fields.append('masks')
-
-    def forward(self, input: Tensor) -> Tuple[Tensor, ...]:
-        from mmdet.structures import DetDataSample
-        size = tuple(input.shape[2:])
-        sample = DetDataSample()
-        # set_field, not metainfo=: the latter deep-copies, which symbolic
-        # sizes do not survive while torch.export traces
-        for key, value in dict(img_shape=size, ori_shape=size,
-                               pad_shape=size, batch_input_shape=size,
-                               scale_factor=(1.0, 1.0)).items():
-            sample.set_field(value, key, field_type='metainfo')
-        instances = self.model.predict(input, [sample], rescale=False)[0]
-        return tuple(
-            instances.pred_instances.get(field) for field in self.fields)
-
-    def output_names(self, num_outputs: int) -> List[str]:
-        return self.fields
-
-
-#: Task (a config's default scope) -> what is exported.
-EXPORT_MODULES = dict(
-    mmpretrain=ClassifierForExport,
-    mmseg=SegmentorForExport,
-    mmdet=DetectorFeaturesForExport)
 
 
 def check_inference_structure(model: nn.Module) -> None:
@@ -386,7 +260,7 @@ def export_onnx(module: nn.Module, out_file: str, shape: Sequence[int],
     return write_onnx(*convert_to_onnx(module, shape, **kwargs), out_file)
 
 
-def export_full_detector(module: 'DetectorForExport',
+def export_full_detector(module: DetectorForExport,
                          out_file: str,
                          shape: Sequence[int],
                          dynamic: bool = False,
@@ -413,159 +287,3 @@ def export_full_detector(module: 'DetectorForExport',
     return write_onnx(model_proto, result, out_file), []
 
 
-def max_relative_difference(outputs: Sequence, references: Sequence) -> float:
-    """max over outputs of max |out - ref| / max |ref|."""
-    worst = 0.
-    for out, ref in zip(outputs, references):
-        ref = ref.detach().double()
-        out = torch.as_tensor(out).double()
-        if out.shape != ref.shape:
-            raise RuntimeError(f'onnxruntime gives shape {tuple(out.shape)}, '
-                               f'PyTorch {tuple(ref.shape)}')
-        scale = ref.abs().max().clamp_min(torch.finfo(torch.float32).tiny)
-        worst = max(worst, ((out - ref).abs().max() / scale).item())
-    return worst
-
-
-def verify_onnx(onnx_file: str,
-                module: nn.Module,
-                input_shapes: Sequence[Sequence[int]],
-                threads: Optional[int] = None,
-                seed: int = 0) -> List[Tuple[Tuple[int, ...], float]]:
-    """Run an exported graph with onnxruntime and ``module`` with PyTorch on
-    the same random inputs.
-
-    Args:
-        onnx_file (str): The exported graph.
-        module (nn.Module): What was exported (eval mode).
-        input_shapes (Sequence[Sequence[int]]): (N, 3, H, W) shapes to run.
-        threads (int, optional): onnxruntime intra-op threads.
-        seed (int): Seed of the inputs. Defaults to 0.
-
-    Returns:
-        list[tuple[tuple, float]]: Each input shape with the largest
-        relative difference (:func:`max_relative_difference`).
-    """
-    session = ort_session(onnx_file, threads)
-    generator = torch.Generator().manual_seed(seed)
-    results = []
-    for shape in input_shapes:
-        inputs = torch.randn(*shape, generator=generator)
-        with torch.no_grad():
-            references = module(inputs)
-        outputs = session.run(None, {'input': inputs.numpy()})
-        results.append((tuple(shape),
-                        max_relative_difference(outputs, references)))
-    return results
-
-
-def ort_session(onnx_file: str, threads: Optional[int] = None):
-    """An onnxruntime CPU session with all graph optimizations.
-
-    Args:
-        onnx_file (str): The graph.
-        threads (int, optional): Intra-op threads; None lets onnxruntime
-            choose.
-    """
-    import onnxruntime as ort
-    options = ort.SessionOptions()
-    options.graph_optimization_level = \
-        ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    if threads:
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-    return ort.InferenceSession(onnx_file, options,
-                                providers=['CPUExecutionProvider'])
-
-
-class _RecordingExtension:
-    """Stands in for mmcv's compiled extension module and records which of
-    its functions are called."""
-
-    def __init__(self, extension, called: Set[str]) -> None:
-        self._extension = extension
-        self._called = called
-
-    def __getattr__(self, name: str):
-        function = getattr(self._extension, name)
-
-        def call(*args, **kwargs):
-            self._called.add(name)
-            return function(*args, **kwargs)
-
-        return call
-
-
-@contextmanager
-def record_mmcv_kernels() -> Iterator[Set[str]]:
-    """Record the compiled mmcv kernels (functions of ``mmcv._ext``, such as
-    ``nms`` or ``roi_align_forward``) called inside the block.
-
-    They are C++ extension functions, not PyTorch operators, so neither
-    ``torch.export`` nor the ONNX exporter can trace through them.
-
-    Yields:
-        set[str]: Filled with the names of the kernels called.
-    """
-    called: Set[str] = set()
-    patched = [(module, module.ext_module)
-               for name, module in list(sys.modules.items())
-               if name.startswith('mmcv.ops.') and module is not None
-               and hasattr(module, 'ext_module')]
-    for module, extension in patched:
-        module.ext_module = _RecordingExtension(extension, called)
-    try:
-        yield called
-    finally:
-        for module, extension in patched:
-            module.ext_module = extension
-
-
-def _first_blocking_frame(error: BaseException) -> str:
-    """``file:line in function: source`` of the innermost frame of an export
-    error's traceback that is neither PyTorch's nor the standard library's
-    (the model code that made the trace fail)."""
-    skipped = (osp.dirname(torch.__file__) + osp.sep,
-               sysconfig.get_paths()['stdlib'] + osp.sep)
-    frames = [
-        frame for frame in traceback.extract_tb(error.__traceback__)
-        if not frame.filename.startswith(skipped)
-    ]
-    if not frames:
-        return 'inside PyTorch'
-    frame = frames[-1]
-    filename = frame.filename
-    roots = [root for root in sys.path
-             if root and filename.startswith(root.rstrip(osp.sep) + osp.sep)]
-    if roots:
-        filename = osp.relpath(filename, max(roots, key=len))
-    return f'{filename}:{frame.lineno} in {frame.name}: {frame.line}'
-
-
-def export_blockers(module: nn.Module, shape: Sequence[int],
-                    error: BaseException) -> List[str]:
-    """Say what stopped the export of ``module``.
-
-    Args:
-        module (nn.Module): The module whose export failed.
-        shape (Sequence[int]): (H, W) it was traced at.
-        error (BaseException): The export error.
-
-    Returns:
-        list[str]: Where the trace stopped and why, then the compiled mmcv
-        kernels the module calls on a (1, 3, H, W) input (each of which
-        would stop the export as well).
-    """
-    message = str(error).strip().splitlines()[0][:300]
-    blockers = [f'the export stops at {_first_blocking_frame(error)} '
-                f'({type(error).__name__}: {message})']
-    example = torch.randn(1, 3, *shape,
-                          generator=torch.Generator().manual_seed(0))
-    with torch.no_grad(), record_mmcv_kernels() as kernels:
-        module(example)
-    if kernels:
-        blockers.append(
-            'compiled mmcv kernels it calls (C++ extension functions, not '
-            'PyTorch operators, so neither torch.export nor the ONNX '
-            f"exporter can trace them): {', '.join(sorted(kernels))}")
-    return blockers

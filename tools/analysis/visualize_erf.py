@@ -21,6 +21,7 @@ import argparse
 import json
 
 import mmunirep  # noqa: F401  (environment check, checkpoint allow-list)
+import torch
 from mmengine.config import DictAction
 from mmengine.utils import ProgressBar
 
@@ -52,6 +53,11 @@ def parse_args():
                         help='mmpretrain models (convnext-tiny, resnet50, '
                         'any model-zoo name) or mmunirep configs to draw '
                         'alongside')
+    parser.add_argument('--dpi', type=int, default=160,
+                        help='pixels per inch of the PNG (4 inches per '
+                        'panel: 640 px at 160)')
+    parser.add_argument('--seed', type=int, default=0,
+                        help='seed of random initialisations')
     parser.add_argument('--name', help='label of the config\'s model')
     parser.add_argument('--json', help='also write the ratios here')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -64,6 +70,7 @@ def main():
     if args.num_images < 1 or args.shape < 32:
         raise SystemExit('error: --num-images must be >= 1 and --shape >= 32')
     cfg = load_config(args.config, args.cfg_options)
+    torch.manual_seed(args.seed)
     try:
         paths = list_images(args.images, args.num_images)
         models = [config_backbone(cfg, args.checkpoint, args.name)]
@@ -83,7 +90,7 @@ def main():
         except ValueError as error:
             raise SystemExit(f'error: {label}: {error}')
         ratios[label] = area_ratios(scaled[label])
-    draw_erfs(scaled, ratios, args.out)
+    draw_erfs(scaled, ratios, args.out, dpi=args.dpi)
     width = max(len(label) for label in ratios) + 2
     print('\nhigh-contribution area ratio (smallest centred square holding '
           't of the contribution, % of the image)')
