@@ -228,7 +228,7 @@ def draw_erfs(scaled_maps: Dict[str, np.ndarray],
               out_file: str,
               panel_inches: float = 4.0,
               dpi: int = 160) -> None:
-    """Draw ERF heatmaps side by side and save them as one PNG.
+    """Draw ERF heatmaps side by side and save them as one (palette) PNG.
 
     Args:
         scaled_maps (dict[str, np.ndarray]): Label -> (H, W) map from
@@ -241,10 +241,13 @@ def draw_erfs(scaled_maps: Dict[str, np.ndarray],
         dpi (int): Pixels per inch; a panel is ``panel_inches * dpi`` pixels
             wide (640 by default). Defaults to 160.
     """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from PIL import Image
 
     figure = Figure(figsize=(panel_inches * len(scaled_maps) + 0.8,
-                             panel_inches + 0.9), layout='constrained')
+                             panel_inches + 0.9), dpi=dpi,
+                    layout='constrained')
     axes = figure.subplots(1, len(scaled_maps), squeeze=False)[0]
     image = None
     for axis, (label, scaled) in zip(axes, scaled_maps.items()):
@@ -259,5 +262,11 @@ def draw_erfs(scaled_maps: Dict[str, np.ndarray],
                         '   '.join(text[half:]), fontsize=8)
     figure.colorbar(image, ax=list(axes), shrink=0.8,
                     label='log10(1 + contribution), normalised')
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    # the colour map has 256 colours: a palette PNG holds the figure at a
+    # third of the size of an RGBA one (ERF maps are noisy, hence large)
+    rgb = np.asarray(canvas.buffer_rgba())[..., :3]
     with atomic_output(out_file) as tmp_file:
-        figure.savefig(tmp_file, dpi=dpi)
+        Image.fromarray(rgb).quantize(256).save(tmp_file, format='PNG',
+                                                optimize=True)
