@@ -241,9 +241,20 @@ def draw_erfs(scaled_maps: Dict[str, np.ndarray],
         dpi (int): Pixels per inch; a panel is ``panel_inches * dpi`` pixels
             wide (640 by default). Defaults to 160.
     """
+    import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from PIL import Image
+
+    # a 200-level colour map plus 56 greys (text, frames) fill exactly the
+    # 256 colours of a palette PNG, about a third of an RGBA PNG's size
+    # (ERF maps are noisy and compress badly)
+    levels = 200
+    cmap = matplotlib.colormaps['RdYlGn'].resampled(levels)
+    palette = np.concatenate([
+        cmap(np.arange(levels))[:, :3] * 255,
+        np.linspace(0, 255, 256 - levels)[:, None].repeat(3, axis=1)
+    ]).round().astype(np.uint8)
 
     figure = Figure(figsize=(panel_inches * len(scaled_maps) + 0.8,
                              panel_inches + 0.9), dpi=dpi,
@@ -251,7 +262,7 @@ def draw_erfs(scaled_maps: Dict[str, np.ndarray],
     axes = figure.subplots(1, len(scaled_maps), squeeze=False)[0]
     image = None
     for axis, (label, scaled) in zip(axes, scaled_maps.items()):
-        image = axis.imshow(scaled, cmap='RdYlGn', vmin=0, vmax=1,
+        image = axis.imshow(scaled, cmap=cmap, vmin=0, vmax=1,
                             interpolation='nearest')
         axis.set_xticks([])
         axis.set_yticks([])
@@ -264,9 +275,15 @@ def draw_erfs(scaled_maps: Dict[str, np.ndarray],
                     label='log10(1 + contribution), normalised')
     canvas = FigureCanvasAgg(figure)
     canvas.draw()
-    # the colour map has 256 colours: a palette PNG holds the figure at a
-    # third of the size of an RGBA one (ERF maps are noisy, hence large)
     rgb = np.asarray(canvas.buffer_rgba())[..., :3]
+    # each distinct colour to its nearest palette entry (PIL's own palette
+    # mapping is approximate: it turns white into light grey)
+    colours, pixel_colour = np.unique(rgb.reshape(-1, 3), axis=0,
+                                      return_inverse=True)
+    distances = ((colours[:, None].astype(np.int32) -
+                  palette[None].astype(np.int32))**2).sum(-1)
+    indices = distances.argmin(1).astype(np.uint8)[pixel_colour.reshape(-1)]
+    image = Image.fromarray(indices.reshape(rgb.shape[:2]), mode='P')
+    image.putpalette(palette.reshape(-1).tolist())
     with atomic_output(out_file) as tmp_file:
-        Image.fromarray(rgb).quantize(256).save(tmp_file, format='PNG',
-                                                optimize=True)
+        image.save(tmp_file, format='PNG', optimize=True)
