@@ -156,7 +156,7 @@ def plot_curves(runs: Dict[str, Dict[str, Curve]],
     """
     from matplotlib.figure import Figure
 
-    from mmunirep.utils import atomic_output
+    from mmunirep.utils import atomic_write
     keys = [k for k in keys if any(k in curves for curves in runs.values())]
     figure = Figure(figsize=(width_inches, 0.5 + 2.6 * len(keys)),
                     layout='constrained')
@@ -178,5 +178,5 @@ def plot_curves(runs: Dict[str, Dict[str, Curve]],
     axes[-1].set_xlabel('iteration')
     if title:
         figure.suptitle(title)
-    with atomic_output(out_file) as tmp_file:
-        figure.savefig(tmp_file, dpi=dpi)
+    with atomic_write(out_file) as f:
+        figure.savefig(f, format='png', dpi=dpi)

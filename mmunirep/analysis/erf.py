@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mmunirep.utils import IMAGE_SUFFIXES, atomic_output, image_files
+from mmunirep.utils import IMAGE_SUFFIXES, atomic_write, image_files
 
 #: Contribution fractions t of the papers' area-ratio tables.
 THRESHOLDS = (0.2, 0.3, 0.5, 0.99)
@@ -285,5 +285,5 @@ def draw_erfs(scaled_maps: Dict[str, np.ndarray],
     indices = distances.argmin(1).astype(np.uint8)[pixel_colour.reshape(-1)]
     image = Image.fromarray(indices.reshape(rgb.shape[:2]), mode='P')
     image.putpalette(palette.reshape(-1).tolist())
-    with atomic_output(out_file) as tmp_file:
-        image.save(tmp_file, format='PNG', optimize=True)
+    with atomic_write(out_file) as f:
+        image.save(f, format='PNG', optimize=True)

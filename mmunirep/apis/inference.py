@@ -6,19 +6,21 @@ annotation loading), the model's ``test_step`` (pre- and post-processing
 included) and the task's MMEngine visualizer.
 """
 import copy
+import os.path as osp
 from typing import List, Optional, Tuple
 
+import cv2
 import mmcv
 import numpy as np
 import torch
 import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
-from mmengine.structures import PixelData
 from mmengine.registry import DATASETS, VISUALIZERS, init_default_scope
+from mmengine.structures import PixelData
 from torch import nn
 
-from mmunirep.utils import atomic_output
+from mmunirep.utils import atomic_write
 from .model_builder import task_of
 
 
@@ -127,16 +129,20 @@ def draw_prediction(cfg: Config, dataset_meta: dict, image_path: str,
     visualizer.dataset_meta = dataset_meta
     image, data_sample = upscale_prediction(
         mmcv.imread(image_path, channel_order='rgb'), data_sample, min_width)
-    with atomic_output(out_file) as tmp_file:
-        if task == 'mmpretrain':
-            visualizer.visualize_cls(
-                image, data_sample, classes=dataset_meta.get('classes'),
-                draw_gt=False, out_file=tmp_file)
-            return
+    if task == 'mmpretrain':
+        visualizer.visualize_cls(image, data_sample,
+                                 classes=dataset_meta.get('classes'),
+                                 draw_gt=False)
+    else:
         kwargs = dict(pred_score_thr=score_thr) if task == 'mmdet' else {}
-        visualizer.add_datasample(
-            'prediction', image, data_sample, draw_gt=False, show=False,
-            out_file=tmp_file, **kwargs)
+        visualizer.add_datasample('prediction', image, data_sample,
+                                  draw_gt=False, show=False, **kwargs)
+    suffix = osp.splitext(out_file)[1] or '.png'
+    encoded, data = cv2.imencode(suffix, visualizer.get_image()[..., ::-1])
+    if not encoded:
+        raise ValueError(f'cannot write a {suffix} image: {out_file}')
+    with atomic_write(out_file) as f:
+        f.write(data.tobytes())
 
 
 def load_dataset_meta(model: nn.Module, cfg: Config) -> dict:

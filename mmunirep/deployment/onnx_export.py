@@ -19,7 +19,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 from torch import Tensor, nn
 
-from mmunirep.utils import atomic_output
+from mmunirep.utils import atomic_write
 from .adaptive_pool import exportable_adaptive_pools
 from .export_blockers import export_blockers
 from .export_modules import DetectorForExport
@@ -248,8 +248,8 @@ def write_onnx(model_proto, result: ExportResult,
         ExportResult: ``result`` with ``onnx_file`` set.
     """
     import onnx
-    with atomic_output(out_file) as tmp_file:
-        onnx.save_model(model_proto, tmp_file)
+    with atomic_write(out_file) as f:
+        onnx.save_model(model_proto, f)
     return replace(result, onnx_file=out_file)
 
 

@@ -30,7 +30,7 @@ from mmunirep.analysis.erf import (THRESHOLDS, area_ratios, compute_erf,
                                    normalization_of, scale_erf)
 from mmunirep.analysis.erf_models import compare_backbone, config_backbone
 from mmunirep.apis import load_config
-from mmunirep.utils import atomic_output
+from mmunirep.utils import atomic_write_text
 
 
 def parse_args():
@@ -101,11 +101,10 @@ def main():
                                             for r in row.values()))
     print(f'\nERF heatmaps: {args.out}')
     if args.json:
-        with atomic_output(args.json) as tmp_file, open(tmp_file, 'w') as f:
-            json.dump(dict(images=len(paths), shape=args.shape,
-                           ratios={label: {str(t): r for t, r in row.items()}
-                                   for label, row in ratios.items()}),
-                      f, indent=2)
+        atomic_write_text(json.dumps(dict(
+            images=len(paths), shape=args.shape,
+            ratios={label: {str(t): r for t, r in row.items()}
+                    for label, row in ratios.items()}), indent=2), args.json)
 
 
 if __name__ == '__main__':

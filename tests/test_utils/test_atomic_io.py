@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from mmunirep.utils import atomic_output
+from mmunirep.utils import atomic_write, atomic_write_text
 
 
 def mode(path):
@@ -16,13 +16,12 @@ def test_new_file_appears_whole_with_umask_permissions(tmp_path):
     path = tmp_path / 'sub' / 'out.png'
     umask = os.umask(0o022)
     try:
-        with atomic_output(str(path)) as tmp_file:
-            assert tmp_file.endswith('.png') and not path.exists()
-            with open(tmp_file, 'w') as f:
-                f.write('new')
+        with atomic_write(str(path)) as f:
+            f.write(b'new')
+            assert not path.exists()
     finally:
         os.umask(umask)
-    assert path.read_text() == 'new'
+    assert path.read_bytes() == b'new'
     assert mode(path) == 0o644
     assert os.listdir(path.parent) == ['out.png']
 
@@ -32,13 +31,10 @@ def test_failed_write_keeps_the_old_file(tmp_path):
     path.write_text('old')
     os.chmod(path, 0o640)
     with pytest.raises(RuntimeError):
-        with atomic_output(str(path)) as tmp_file:
-            with open(tmp_file, 'w') as f:
-                f.write('half')
+        with atomic_write(str(path), 'w') as f:
+            f.write('half')
             raise RuntimeError('writer failed')
     assert path.read_text() == 'old'
     assert os.listdir(tmp_path) == ['out.json']
-    with atomic_output(str(path)) as tmp_file:
-        with open(tmp_file, 'w') as f:
-            f.write('new')
+    atomic_write_text('new', str(path))
     assert path.read_text() == 'new' and mode(path) == 0o640
