@@ -247,9 +247,8 @@ def write_onnx(model_proto, result: ExportResult,
     Returns:
         ExportResult: ``result`` with ``onnx_file`` set.
     """
-    import onnx
     with atomic_write(out_file) as f:
-        onnx.save_model(model_proto, f)
+        f.write(model_proto.SerializeToString())
     return replace(result, onnx_file=out_file)
 
 
