@@ -26,7 +26,8 @@ INSTALL_REQUIRES = [
     'pycocotools',
 ]
 EXTRAS_REQUIRE = {
-    'tests': ['pytest>=7', 'pytest-timeout'],
+    # scikit-image ships real photos (skimage/data) for the inferencer tests
+    'tests': ['pytest>=7', 'pytest-timeout', 'scikit-image'],
 }
 
 

@@ -13,6 +13,13 @@ _base_ = [
     'mmdet::_base_/default_runtime.py',
 ]
 
+# Import mmunirep as soon as the config is read. Building needs nothing (the
+# registry resolves `mmunirep.X` by itself), but MMEngine's inferencers
+# (DetInferencer, MMSegInferencer, ImageClassificationInferencer) load the
+# checkpoint before they build the model: the import lets torch >= 2.6 load
+# our training checkpoints (mmunirep allow-lists MMEngine's checkpoint types).
+custom_imports = dict(imports=['mmunirep'], allow_failed_imports=False)
+
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 
 

@@ -10,23 +10,17 @@ from mmengine.runner import CheckpointLoader
 
 from mmunirep.apis import (build_model, build_test_pipeline, load_config,
                            predict)
-from tests.test_tools.conftest import (free_port, read_metrics, run_tool,
-                                       seg_options)
+from tests.test_tools.conftest import (SEG_DEMO, free_port, read_metrics,
+                                       run_tool, seg_options)
 
-SEG = 'configs/demo/upernet_unireplknet_a_shapes.py'
+SEG = SEG_DEMO
 SEG_DEPLOY = 'configs/demo/deploy/upernet_unireplknet_a_shapes.py'
-SYNC_BN = ['model.backbone.norm_cfg.type=SyncBN',
-           'model.decode_head.norm_cfg.type=SyncBN',
-           'model.auxiliary_head.norm_cfg.type=SyncBN']
 
 
 @pytest.fixture(scope='module')
-def trained(shapes_data, tmp_path_factory):
+def trained(seg_trained):
     """4 iterations of training, SyncBN config on one CPU process."""
-    work_dir = tmp_path_factory.mktemp('seg')
-    result = run_tool('tools/train.py', SEG, '--work-dir', work_dir,
-                      *seg_options(shapes_data), *SYNC_BN)
-    return work_dir, result.stdout + result.stderr
+    return seg_trained
 
 
 def test_training_evaluates_miou_with_syncbn_reverted(trained):
