@@ -103,14 +103,14 @@ def test_deploy_configs_build_the_inference_structure(name):
 def test_upernet_t_flops_match_the_paper():
     _, model = build('upernet_unireplknet_t_ade20k', meta=False)
     result = model_complexity(model, (512, 2048))
-    assert abs(result.flops / 1e9 - 946) / 946 < 0.03
+    assert abs(result.flops / 1e9 - 946) / 946 < 0.01
     assert abs(result.params / 1e6 - 61) < 1.0
 
 
 def test_cascade_t_flops_match_the_paper():
     _, model = build('cascade_mask_rcnn_unireplknet_t_coco', meta=False)
     result = model_complexity(model, (800, 1280))
-    assert abs(result.flops / 1e9 - 749) / 749 < 0.03
+    assert abs(result.flops / 1e9 - 749) / 749 < 0.01
     # the mask heads run on 100 RoIs: 3 stages x ~0.53 GMACs per RoI
     mask = sum(v for k, v in result.parts.items() if k.startswith('mask'))
     assert 140e9 < mask < 180e9

@@ -9,8 +9,8 @@ from mmcv.cnn.bricks import DropPath
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ..layers import (GRN, DilatedReparamBlock, FFNLinear, SEBlock, fuse_bn,
-                      grn_linear, linear_act)
+from ..layers import (GRN, DilatedReparamBlock, FFNLinear, SEBlock,
+                      depthwise_conv, fuse_bn, grn_linear, linear_act)
 
 #: Depthwise kernel sizes a block accepts: 3 and 5 are plain depthwise convs,
 #: 7 and larger are Dilated Reparam Blocks.
@@ -130,21 +130,30 @@ class UniRepLKNetBlock(nn.Module):
 
     def residual(self, x: Tensor) -> Tensor:
         """The residual branch: (N, C, H, W) -> (N, C, H, W)."""
-        y = self.se(self.norm(self.dwconv(x)))
         if torch.is_grad_enabled():
+            y = self.se(self.norm(self.dwconv(x)))
             y = self.pwconv2(self.act(self.pwconv1(y)))
         else:
-            # inference: the FFN's intermediates are private, so GELU is
-            # fused into the first Linear (or runs in place) and GRN into
-            # the second Linear
-            first = self.pwconv1[1]
-            hidden = linear_act(self.pwconv1[0](y), first.weight, first.bias,
-                                gelu=True)
-            y = grn_linear(hidden, self.act[1], self.pwconv2[0])
-            y = self.pwconv2[1:](y)
+            y = self._inference_ffn(self.norm(self._token_mixer(x)))
         if self.gamma is not None:
             y = y * self.gamma.view(1, -1, 1, 1)
         return self.drop_path(y)
+
+    def _token_mixer(self, x: Tensor) -> Tensor:
+        """``dwconv`` at inference, in the fastest memory layout."""
+        if isinstance(self.dwconv, nn.Conv2d):
+            return depthwise_conv(x, self.dwconv.weight, self.dwconv.bias)
+        return self.dwconv(x)
+
+    def _inference_ffn(self, x: Tensor) -> Tensor:
+        """SE and FFN without autograd: the intermediates are private, so
+        SE writes the FFN's channels-last input directly, GELU is fused into
+        the first Linear and GRN into the second."""
+        y = self.se.forward_channels_last(x)
+        first = self.pwconv1[1]
+        hidden = linear_act(y, first.weight, first.bias, gelu=True)
+        y = grn_linear(hidden, self.act[1], self.pwconv2[0])
+        return self.pwconv2[1:](y)
 
     def _residual_add(self, x: Tensor) -> Tensor:
         return x + self.residual(x)

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
 from torch import Tensor, nn
 
+from .depthwise_conv import depthwise_conv
 from .kernel_ops import dilated_to_dense, fuse_bn, pad_to_size
 
 #: Block kernel K -> (branch kernel sizes, branch dilations), from the paper.
@@ -83,12 +84,12 @@ class DilatedReparamBlock(nn.Module):
         than its dense ones for these shapes.
         """
         if self.deploy:
-            return self.lk_origin(x)
+            return depthwise_conv(x, self.lk_origin.weight,
+                                  self.lk_origin.bias)
         if not any(bn.training for _, _, bn in self._branches()) \
                 and not self.origin_bn.training:
             kernel, bias = self.get_equivalent_kernel_bias()
-            return F.conv2d(x, kernel, bias, padding=self.kernel_size // 2,
-                            groups=kernel.shape[0])
+            return depthwise_conv(x, kernel, bias)
         out = self.origin_bn(self.lk_origin(x))
         for dilation, conv, bn in self._branches():
             if dilation > 1 and x.device.type == 'cpu':

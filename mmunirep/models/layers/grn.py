@@ -5,18 +5,42 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor, nn
 
-from .onednn_linear import linear_act, uses_onednn
+from .fast_paths import (PathSelector, plain_ops_required, size_bucket,
+                         workspace)
+from .onednn_linear import linear_act
 
 EPS = 1e-6
+
+
+def _square_sum(x: Tensor) -> Tensor:
+    """Sum of squares over dim 1 of (N, P, C), in at least float32."""
+    acc = x if x.dtype in (torch.float32, torch.float64) else x.float()
+    return acc.square().sum(dim=1, keepdim=True)
+
+
+def _square_sum_by_matmul(x: Tensor) -> Tensor:
+    """The same sum as a batched matrix-vector product over squares written
+    to a reused buffer: the matmul accumulates in float32 without an fp32
+    copy of a bfloat16 input, and the buffer is not page-faulted anew."""
+    n, p, _ = x.shape
+    squares = torch.mul(x, x, out=workspace('grn_squares', x.shape, x))
+    return torch.bmm(x.new_ones(n, 1, p), squares).float()
+
+
+#: Per-channel sum of squares over the positions of (N, P, C).
+SQUARE_SUM_SELECTOR = PathSelector('GRN square sum', {
+    'square+sum': _square_sum,
+    'matmul': _square_sum_by_matmul,
+})
 
 
 def grn_statistics(x: Tensor) -> Tuple[Tensor, Tensor]:
     """The global norm ``Gx`` and its channel mean plus eps.
 
-    Computed in at least float32: in float16 the sum of squares over a large
-    feature map overflows and GRN returns NaN. Square-then-sum is 3-7x
-    faster than ``torch.linalg.vector_norm`` over the (H, W) axes of a
-    channels-last tensor on the CPU.
+    Computed in at least float32 precision: in float16 the sum of squares
+    over a large feature map overflows and GRN returns NaN. On the CPU, for
+    float32 and bfloat16, the sum of squares may instead run as a matmul
+    (see :data:`SQUARE_SUM_SELECTOR`), which accumulates in float32.
 
     Args:
         x (Tensor): Shape (N, H, W, C).
@@ -25,8 +49,16 @@ def grn_statistics(x: Tensor) -> Tuple[Tensor, Tensor]:
         tuple[Tensor, Tensor]: ``Gx`` of shape (N, 1, 1, C) and
         ``mean_C(Gx) + 1e-6`` of shape (N, 1, 1, 1), both float32 or wider.
     """
-    acc = x if x.dtype in (torch.float32, torch.float64) else x.float()
-    gx = acc.square().sum(dim=(1, 2), keepdim=True).sqrt()
+    n, h, w, c = x.shape
+    flat = x.view(n, h * w, c) if x.is_contiguous() else None
+    if (flat is not None and x.device.type == 'cpu'
+            and x.dtype in (torch.float32, torch.bfloat16)
+            and not plain_ops_required()):
+        sums = SQUARE_SUM_SELECTOR(
+            (n, size_bucket(h * w), c, x.dtype), flat)
+    else:
+        sums = _square_sum(x.reshape(n, h * w, c))
+    gx = sums.sqrt_().view(n, 1, 1, c)
     return gx, gx.mean(dim=-1, keepdim=True) + EPS
 
 
@@ -123,16 +155,39 @@ class GRN(nn.Module):
         return beta
 
 
+def _linear_of_scaled_input(x: Tensor, scale: Tensor, weight: Tensor,
+                            bias: Optional[Tensor]) -> Tensor:
+    """``linear(x * scale)``, scaling ``x`` (N, P, C_in) in place."""
+    return linear_act(x.mul_(scale), weight, bias)
+
+
+def _linear_with_scaled_weight(x: Tensor, scale: Tensor, weight: Tensor,
+                               bias: Optional[Tensor]) -> Tensor:
+    """``linear(x * scale)`` as one batched matmul with a per-sample scaled
+    weight: cheaper than a pass over ``x`` when P is large."""
+    n, _, c_in = x.shape
+    scaled = weight.t().unsqueeze(0) * scale.reshape(n, c_in, 1)
+    return torch.bmm(x, scaled) if bias is None else torch.baddbmm(
+        bias, x, scaled)
+
+
+#: ``linear(x * scale)`` for a per-sample, per-input-channel ``scale``.
+SCALED_LINEAR_SELECTOR = PathSelector('GRN + Linear', {
+    'scale input': _linear_of_scaled_input,
+    'scale weight': _linear_with_scaled_weight,
+})
+
+
 def grn_linear(x: Tensor, grn: GRN, linear: nn.Linear) -> Tensor:
     """``linear(grn(x))`` for inference, without the scaled copy of ``x``.
 
     GRN scales each channel of each sample, so for sample n
-    ``linear(x_n * s_n + beta) = x_n @ (s_n[:, None] * W.T) + (b + W beta)``.
-    When H * W exceeds the output width, scaling the (small) weight per sample
-    and running one batched matmul is cheaper than a pass over the (large)
-    activation; otherwise, and whenever oneDNN runs the matmul
-    (:mod:`.onednn_linear`), the activation is scaled in place. Only valid when
-    ``x`` may be overwritten and no gradient is needed.
+    ``linear(x_n * s_n + beta) = x_n @ (s_n[:, None] * W.T) + (b + W beta)``:
+    either the activation is scaled in place or, per sample, the (small)
+    weight; on the CPU :data:`SCALED_LINEAR_SELECTOR` measures which is
+    faster for the shape, elsewhere the weight is scaled when H * W exceeds
+    the output width. Only valid when ``x`` may be overwritten and no
+    gradient is needed.
 
     Args:
         x (Tensor): GRN input, (N, H, W, C_in); overwritten.
@@ -143,17 +198,19 @@ def grn_linear(x: Tensor, grn: GRN, linear: nn.Linear) -> Tensor:
         Tensor: (N, H, W, C_out), equal to ``linear(grn(x))``.
     """
     n, h, w, c_in = x.shape
-    scale = grn.channel_scale(x)
+    scale = grn.channel_scale(x).reshape(n, 1, c_in)
     bias = linear.bias
     if grn.use_bias:
         projected = linear.weight @ grn.beta.reshape(-1).to(x.dtype)
         bias = projected if bias is None else bias + projected
-    # oneDNN's matmul is fast enough that scaling the activation in place
-    # always pays off there
-    if h * w <= linear.out_features or uses_onednn(x):
-        return linear_act(x.mul_(scale), linear.weight, bias)
-    weight = linear.weight.t().unsqueeze(0) * scale.reshape(n, c_in, 1)
     flat = x.reshape(n, h * w, c_in)
-    out = torch.bmm(flat, weight) if bias is None else torch.baddbmm(
-        bias, flat, weight)
+    if plain_ops_required():
+        out = _linear_of_scaled_input(flat, scale, linear.weight, bias)
+    elif x.device.type == 'cpu':
+        key = (n, size_bucket(h * w), c_in, linear.out_features, x.dtype)
+        out = SCALED_LINEAR_SELECTOR(key, flat, scale, linear.weight, bias)
+    elif h * w > linear.out_features:
+        out = _linear_with_scaled_weight(flat, scale, linear.weight, bias)
+    else:
+        out = _linear_of_scaled_input(flat, scale, linear.weight, bias)
     return out.reshape(n, h, w, linear.out_features)

@@ -1,5 +1,6 @@
 # Copyright (c) mmunirep contributors. All rights reserved.
 """Squeeze-and-Excitation block as used by UniRepLKNet."""
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -21,8 +22,27 @@ class SEBlock(nn.Module):
         self.down = nn.Conv2d(channels, internal_channels, 1, bias=True)
         self.up = nn.Conv2d(internal_channels, channels, 1, bias=True)
 
+    def channel_weights(self, x: Tensor) -> Tensor:
+        """The excitation: (N, C, H, W) -> (N, C, 1, 1) factors in (0, 1)."""
+        weight = x.mean(dim=(2, 3), keepdim=True)
+        return self.up(F.relu(self.down(weight), inplace=True)).sigmoid()
+
     def forward(self, x: Tensor) -> Tensor:
         """(N, C, H, W) -> (N, C, H, W)."""
-        weight = x.mean(dim=(2, 3), keepdim=True)
-        weight = self.up(F.relu(self.down(weight), inplace=True))
-        return x * weight.sigmoid()
+        return x * self.channel_weights(x)
+
+    def forward_channels_last(self, x: Tensor) -> Tensor:
+        """The same result written as an (N, H, W, C) contiguous tensor, the
+        layout the FFN's Linears need, in the one pass that applies the
+        weights (whatever the memory layout of ``x``).
+
+        Args:
+            x (Tensor): (N, C, H, W).
+
+        Returns:
+            Tensor: (N, H, W, C).
+        """
+        n, c, h, w = x.shape
+        out = x.new_empty((n, h, w, c))
+        torch.mul(x, self.channel_weights(x), out=out.permute(0, 3, 1, 2))
+        return out
