@@ -6,15 +6,23 @@ import pytest
 import torch
 
 from mmunirep.models import UniRepLKNet
-from mmunirep.models.layers import (DEPTHWISE_SELECTOR, LINEAR_SELECTOR,
-                                    SCALED_LINEAR_SELECTOR,
-                                    SQUARE_SUM_SELECTOR, PathSelector,
+from mmunirep.models.layers import (DEPTHWISE_GRAD_INPUT_SELECTOR,
+                                    DEPTHWISE_GRAD_WEIGHT_SELECTOR,
+                                    DEPTHWISE_SELECTOR, LINEAR_SELECTOR,
+                                    PRODUCT_SUM_SELECTOR,
+                                    SCALED_LINEAR_SELECTOR, PathSelector,
                                     plain_ops, plain_ops_required)
 from tests.helpers import randomize_for_fusion, relative_error
 
 SELECTORS = [DEPTHWISE_SELECTOR, LINEAR_SELECTOR, SCALED_LINEAR_SELECTOR,
-             SQUARE_SUM_SELECTOR]
+             PRODUCT_SUM_SELECTOR]
 CASES = [(s, name) for s in SELECTORS for name in s.candidates]
+#: The selectors a training step (forward + backward) goes through.
+TRAINING_SELECTORS = [DEPTHWISE_SELECTOR, DEPTHWISE_GRAD_INPUT_SELECTOR,
+                      DEPTHWISE_GRAD_WEIGHT_SELECTOR, LINEAR_SELECTOR,
+                      PRODUCT_SUM_SELECTOR]
+TRAINING_CASES = [(s, name) for s in TRAINING_SELECTORS
+                  for name in s.candidates]
 
 
 def atto(deploy, seed=0):
@@ -42,6 +50,51 @@ def test_every_candidate_equals_the_plain_ops(selector, candidate, deploy):
                 outputs = model(x)
         for out, ref in zip(outputs, reference):
             assert relative_error(out, ref) < 1e-5
+
+
+def training_step(candidate=None, selector=None, dtype=torch.float32):
+    """Forward + backward of the training structure in training mode (every
+    BN on batch statistics, every DRB branch on its own): outputs, input
+    gradient and parameter gradients, in float64."""
+    model = atto(deploy=False).train().to(dtype)
+    x = torch.randn(2, 3, 96, 80, generator=torch.Generator().manual_seed(1),
+                    dtype=torch.float64).to(dtype).requires_grad_()
+    context = plain_ops() if candidate is None else selector.force(candidate)
+    with context:
+        outputs = model(x)
+        weights = [torch.randn(o.shape, generator=torch.Generator()
+                               .manual_seed(i), dtype=torch.float64)
+                   for i, o in enumerate(outputs)]
+        loss = sum((o * w.to(dtype)).sum() for o, w in zip(outputs, weights))
+        loss.backward()
+    grads = {'input': x.grad, **{n: p.grad for n, p in
+                                 model.named_parameters()}}
+    return ([o.double() for o in outputs],
+            {n: g.double() for n, g in grads.items()})
+
+
+@pytest.fixture(scope='module')
+def training_references():
+    """The plain ops in float64 (the truth) and in float32 (the rounding
+    error every float32 path is allowed)."""
+    return training_step(dtype=torch.float64), training_step()
+
+
+@pytest.mark.parametrize('selector, candidate', TRAINING_CASES,
+                         ids=[f'{s.name}:{n}' for s, n in TRAINING_CASES])
+def test_training_step_gradients_equal_the_plain_ops(
+        training_references, selector, candidate):
+    """Every candidate's outputs and gradients are as close to the float64
+    truth as the plain float32 ops are (gradients that nearly cancel, such
+    as GRN's beta, are only as exact as float32 makes them)."""
+    (ref_out, ref_grads), (plain_out, plain_grads) = training_references
+    out, grads = training_step(candidate, selector)
+    for a, plain, ref in zip(out, plain_out, ref_out):
+        assert relative_error(a, ref) < 1e-5
+    for name, ref in ref_grads.items():
+        error = (grads[name] - ref).abs().max()
+        plain_error = (plain_grads[name] - ref).abs().max()
+        assert error <= 4 * plain_error + 1e-4 * ref.abs().max(), name
 
 
 def test_bfloat16_inference_stays_close_to_float32():

@@ -71,11 +71,11 @@ class PathSelector:
             PyTorch formulation. Candidates may modify their arguments in
             place: the timing runs give each call clones.
         repeats (int): Timed runs per candidate (the minimum counts).
-            Defaults to 3.
+            Defaults to 5.
     """
 
     def __init__(self, name: str, candidates: Dict[str, Callable],
-                 repeats: int = 3) -> None:
+                 repeats: int = 5) -> None:
         self.name = name
         self.candidates = candidates
         self.plain = next(iter(candidates))

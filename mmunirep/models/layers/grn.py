@@ -12,26 +12,52 @@ from .onednn_linear import linear_act
 EPS = 1e-6
 
 
-def _square_sum(x: Tensor) -> Tensor:
-    """Sum of squares over dim 1 of (N, P, C), in at least float32."""
-    acc = x if x.dtype in (torch.float32, torch.float64) else x.float()
-    return acc.square().sum(dim=1, keepdim=True)
+def _product_sum(a: Tensor, b: Tensor) -> Tensor:
+    """``sum_p a[n, p, c] * b[n, p, c]`` of (N, P, C) tensors, (N, 1, C), in
+    at least float32."""
+    if a.dtype not in (torch.float32, torch.float64):
+        a, b = a.float(), b.float()
+    return (a * b).sum(dim=1, keepdim=True)
 
 
-def _square_sum_by_matmul(x: Tensor) -> Tensor:
-    """The same sum as a batched matrix-vector product over squares written
-    to a reused buffer: the matmul accumulates in float32 without an fp32
-    copy of a bfloat16 input, and the buffer is not page-faulted anew."""
-    n, p, _ = x.shape
-    squares = torch.mul(x, x, out=workspace('grn_squares', x.shape, x))
-    return torch.bmm(x.new_ones(n, 1, p), squares).float()
+def _product_sum_by_matmul(a: Tensor, b: Tensor) -> Tensor:
+    """The same sum as a batched matrix-vector product over the products
+    written to a reused buffer: the matmul accumulates in float32 without an
+    fp32 copy of a bfloat16 input, and the buffer is not page-faulted
+    anew."""
+    n, p, _ = a.shape
+    products = torch.mul(a, b, out=workspace('grn_products', a.shape, a))
+    return torch.bmm(a.new_ones(n, 1, p), products).float()
 
 
-#: Per-channel sum of squares over the positions of (N, P, C).
-SQUARE_SUM_SELECTOR = PathSelector('GRN square sum', {
-    'square+sum': _square_sum,
-    'matmul': _square_sum_by_matmul,
+#: Per-channel sums over positions of the products of two (N, P, C)
+#: tensors (GRN's squares, and its backward's ``grad * x``).
+PRODUCT_SUM_SELECTOR = PathSelector('GRN product sum', {
+    'multiply+sum': _product_sum,
+    'matmul': _product_sum_by_matmul,
 })
+
+
+def position_sum(a: Tensor, b: Tensor) -> Tensor:
+    """``sum over H, W of a * b`` for (N, H, W, C) tensors, as (N, 1, 1, C)
+    in at least float32 (see :data:`PRODUCT_SUM_SELECTOR`).
+
+    Args:
+        a (Tensor): (N, H, W, C).
+        b (Tensor): Same shape and dtype.
+
+    Returns:
+        Tensor: (N, 1, 1, C).
+    """
+    n, h, w, c = a.shape
+    if (a.is_contiguous() and b.is_contiguous() and a.device.type == 'cpu'
+            and a.dtype in (torch.float32, torch.bfloat16)
+            and not plain_ops_required()):
+        sums = PRODUCT_SUM_SELECTOR((n, size_bucket(h * w), c, a.dtype),
+                                    a.view(n, h * w, c), b.view(n, h * w, c))
+    else:
+        sums = _product_sum(a.reshape(n, h * w, c), b.reshape(n, h * w, c))
+    return sums.view(n, 1, 1, c)
 
 
 def grn_statistics(x: Tensor) -> Tuple[Tensor, Tensor]:
@@ -39,8 +65,8 @@ def grn_statistics(x: Tensor) -> Tuple[Tensor, Tensor]:
 
     Computed in at least float32 precision: in float16 the sum of squares
     over a large feature map overflows and GRN returns NaN. On the CPU, for
-    float32 and bfloat16, the sum of squares may instead run as a matmul
-    (see :data:`SQUARE_SUM_SELECTOR`), which accumulates in float32.
+    float32 and bfloat16, the sum of squares may run as a matmul (see
+    :func:`position_sum`), which accumulates in float32.
 
     Args:
         x (Tensor): Shape (N, H, W, C).
@@ -49,16 +75,7 @@ def grn_statistics(x: Tensor) -> Tuple[Tensor, Tensor]:
         tuple[Tensor, Tensor]: ``Gx`` of shape (N, 1, 1, C) and
         ``mean_C(Gx) + 1e-6`` of shape (N, 1, 1, 1), both float32 or wider.
     """
-    n, h, w, c = x.shape
-    flat = x.view(n, h * w, c) if x.is_contiguous() else None
-    if (flat is not None and x.device.type == 'cpu'
-            and x.dtype in (torch.float32, torch.bfloat16)
-            and not plain_ops_required()):
-        sums = SQUARE_SUM_SELECTOR(
-            (n, size_bucket(h * w), c, x.dtype), flat)
-    else:
-        sums = _square_sum(x.reshape(n, h * w, c))
-    gx = sums.sqrt_().view(n, 1, 1, c)
+    gx = position_sum(x, x).sqrt_()
     return gx, gx.mean(dim=-1, keepdim=True) + EPS
 
 
@@ -89,7 +106,7 @@ class GRNFunction(torch.autograd.Function):
         if ctx.has_beta and ctx.needs_input_grad[2]:
             grad_beta = grad.sum(dim=(0, 1, 2), keepdim=True)
         # d loss / d scale, per sample and channel
-        grad_scale = (grad * x).sum(dim=(1, 2), keepdim=True, dtype=gx.dtype)
+        grad_scale = position_sum(grad.contiguous(), x).to(gx.dtype)
         grad_gamma = (grad_scale * nx).sum(dim=0, keepdim=True)
         grad_nx = grad_scale * gamma
         # nx = gx / denom with denom = mean_C(gx) + eps
