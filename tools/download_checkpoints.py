@@ -119,7 +119,7 @@ def main():
     failed = download_all(names, args.dest)
     if failed:
         sys.exit(f'error: {failed} of {len(names)} file(s) failed (see above); '
-                 'nothing was left under their final names')
+                 'no failed download was kept')
 
 
 if __name__ == '__main__':

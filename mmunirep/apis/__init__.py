@@ -12,6 +12,5 @@ __all__ = [
     'build_model', 'build_test_pipeline', 'dataset_meta_of', 'draw_prediction',
     'enable_amp', 'enable_auto_scale_lr', 'enable_tta', 'enable_visualization',
     'load_config', 'load_dataset_meta', 'predict', 'runnable_task_of',
-    'set_resume',
-    'set_work_dir', 'task_of'
+    'set_resume', 'set_work_dir', 'task_of'
 ]
