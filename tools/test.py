@@ -20,7 +20,7 @@ from mmengine.runner import Runner
 
 from mmunirep.apis import (adapt_distributed_to_cpu, add_deploy_hook,
                            add_results_dump, enable_tta, enable_visualization,
-                           load_config, set_work_dir)
+                           load_config, runnable_task_of, set_work_dir)
 from mmunirep.apis.cli import add_runner_arguments, export_local_rank
 
 
@@ -51,6 +51,7 @@ def parse_args():
 def main():
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options)
+    runnable_task_of(cfg)  # mmdet / mmseg need mmcv's compiled ops
     cfg.launcher = args.launcher
     set_work_dir(cfg, args.work_dir, args.config)
     cfg.load_from = args.checkpoint

@@ -15,8 +15,8 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmunirep.apis import (adapt_distributed_to_cpu, enable_amp,
-                           enable_auto_scale_lr, load_config, set_resume,
-                           set_work_dir)
+                           enable_auto_scale_lr, load_config,
+                           runnable_task_of, set_resume, set_work_dir)
 from mmunirep.apis.cli import add_runner_arguments, export_local_rank
 
 
@@ -42,6 +42,7 @@ def parse_args():
 def main():
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options)
+    runnable_task_of(cfg)  # mmdet / mmseg need mmcv's compiled ops
     cfg.launcher = args.launcher
     set_work_dir(cfg, args.work_dir, args.config)
     if args.amp:

@@ -1,8 +1,9 @@
 # Cascade Mask R-CNN + UniRepLKNet on COCO, 3x schedule with DETR-style
 # multi-scale / crop augmentation: the shared recipe of the paper, written
 # like mmdet's own ConvNeXt Cascade Mask R-CNN configs. Leaf configs set the
-# arch, drop path, layer decay, EMA and the ImageNet checkpoint (read from
-# checkpoints/ under the working directory; override with
+# arch, drop path, layer decay, EMA and the ImageNet checkpoint (the authors'
+# file by its Hugging Face URL, downloaded once into the torch hub cache;
+# tools/download_checkpoints.py pre-fetches it; a local file instead:
 # --cfg-options model.backbone.init_cfg.checkpoint=PATH).
 #
 # Batch 16 = 8 GPUs x 2 images; on N GPUs use `--auto-scale-lr`.

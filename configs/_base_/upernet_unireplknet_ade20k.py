@@ -1,8 +1,10 @@
 # UperNet + UniRepLKNet on ADE20K, 512x512 crops, 160k iterations: the shared
 # recipe of the paper. Leaf configs set the arch, drop path, gradient
-# checkpointing, layer decay and the ImageNet checkpoint, which they read from
-# checkpoints/ under the working directory (README, "Checkpoints"); override
-# with --cfg-options model.backbone.init_cfg.checkpoint=PATH.
+# checkpointing, layer decay and the ImageNet checkpoint: the authors' file by
+# its Hugging Face URL, which MMEngine downloads once into the torch hub cache
+# (tools/download_checkpoints.py fills that cache for nodes without internet;
+# README, "Checkpoints"); a local file instead:
+# --cfg-options model.backbone.init_cfg.checkpoint=PATH.
 #
 # Batch 16 = 8 GPUs x 2 images. On another GPU count N keep the recipe with
 # `--auto-scale-lr` (lr scaled by 2N / 16), or keep lr and set

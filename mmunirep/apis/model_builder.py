@@ -9,6 +9,7 @@ from mmengine.registry import MODELS, init_default_scope
 from mmengine.runner import load_checkpoint
 from torch import nn
 
+from mmunirep.env_check import require_mmcv_ops
 from mmunirep.models.utils import reparameterize_model
 
 
@@ -28,6 +29,18 @@ def task_of(cfg: Config) -> str:
             f'config default_scope is {scope!r}; mmunirep tools handle '
             "'mmdet', 'mmseg' and 'mmpretrain' configs")
     return scope
+
+
+def runnable_task_of(cfg: Config) -> str:
+    """:func:`task_of`, after checking that the installed mmcv can run it
+    (mmdet and mmseg need mmcv's compiled ops; mmpretrain does not).
+
+    Raises:
+        EnvironmentMismatchError: The task needs ops that do not load.
+    """
+    task = task_of(cfg)
+    require_mmcv_ops(task)
+    return task
 
 
 def build_model(cfg: Config,
@@ -52,7 +65,7 @@ def build_model(cfg: Config,
     Returns:
         nn.Module: The model.
     """
-    init_default_scope(task_of(cfg))
+    init_default_scope(runnable_task_of(cfg))
     model = revert_sync_batchnorm(MODELS.build(cfg.model))
     if pretrained:
         model.init_weights()

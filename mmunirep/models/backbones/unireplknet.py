@@ -3,6 +3,7 @@
 import os
 import os.path as osp
 import pickle
+import warnings
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 from mmcv.cnn import build_norm_layer
@@ -149,14 +150,16 @@ class UniRepLKNet(BaseModule):
                  norm_eval: bool = False,
                  norm_cfg: dict = dict(type='BN'),
                  gap_before_final_norm: bool = False,
-                 init_cfg: Optional[Union[dict, list]] = None) -> None:
-        pretrained = None
+                 init_cfg: Optional[Union[dict, list]] = None,
+                 pretrained: Optional[str] = None) -> None:
+        init_cfg = self._init_cfg_of_pretrained(pretrained, init_cfg)
+        pretrained_cfg = None
         if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
             # loaded by :meth:`init_weights` after the default init, so the
             # authors' files (state dict, or wrapped in 'model') load as-is
-            pretrained, init_cfg = dict(init_cfg), None
+            pretrained_cfg, init_cfg = dict(init_cfg), None
         super().__init__(init_cfg=init_cfg or self.default_init_cfg)
-        self.pretrained_cfg = pretrained
+        self.pretrained_cfg = pretrained_cfg
         depths, dims, arch_kernels = self._parse_arch(arch)
         self.depths, self.dims = depths, dims
         self.kernel_sizes = self._check_kernel_sizes(
@@ -214,6 +217,29 @@ class UniRepLKNet(BaseModule):
         self._freeze_stages()
 
     # ------------------------------------------------------------ arguments
+    @staticmethod
+    def _init_cfg_of_pretrained(pretrained, init_cfg):
+        """The deprecated ``pretrained=`` argument as an ``init_cfg``."""
+        if pretrained is None:
+            return init_cfg
+        if init_cfg is not None:
+            raise ValueError(
+                f'UniRepLKNet got both pretrained={pretrained!r} and '
+                f'init_cfg={init_cfg}; give only init_cfg. mmseg\'s '
+                'EncoderDecoder passes its model-level `pretrained` to the '
+                'backbone, and mmseg\'s base configs set it for their '
+                'ResNet: add `pretrained=None` to `model` in your config.')
+        if not isinstance(pretrained, str):
+            raise TypeError('pretrained must be a checkpoint path or URL (or '
+                            f'None), got {type(pretrained).__name__}')
+        warnings.warn(
+            f'UniRepLKNet: pretrained={pretrained!r} is deprecated and taken '
+            "as init_cfg=dict(type='Pretrained', checkpoint=...). mmseg's "
+            'EncoderDecoder hands its model-level `pretrained` to the '
+            'backbone: if it comes from a base config made for another '
+            'backbone, set `pretrained=None` in `model`.')
+        return dict(type='Pretrained', checkpoint=pretrained)
+
     @classmethod
     def _parse_arch(cls, arch):
         if isinstance(arch, str):
