@@ -140,7 +140,8 @@ def det_data_options(data: Path) -> list:
     return [f'{split}_dataloader.dataset.data_root={data}/coco/'
             for split in ('train', 'val', 'test')] + [
                 f'val_evaluator.ann_file={ann}',
-                f'test_evaluator.ann_file={ann}', 'model.backbone.init_cfg=None'
+                f'test_evaluator.ann_file={ann}',
+                'model.backbone.init_cfg=None'
             ]
 
 
@@ -378,7 +379,8 @@ def _demo_data_into_file(u):
       "no key 'train_cfgg'", "did you mean 'train_cfg'", '--strict-options')
 def _strict_top_level(u):
     return u.tool('tools/train.py', SEG, '--work-dir', u.tmp / 'work',
-                  '--strict-options', '--cfg-options', 'train_cfgg.max_iters=2')
+                  '--strict-options', '--cfg-options',
+                  'train_cfgg.max_iters=2')
 
 
 @case('--strict-options with a misspelled second-level key', 1,
@@ -521,6 +523,30 @@ def _coco_categories(u):
     ann.write_text(json.dumps(coco))
     return u.tool('tools/check_dataset.py', DET, '--split', 'val',
                   '--cfg-options', *det_data_options(data))
+
+
+@case('segmentation classes differ from the heads', 1,
+      'classes differ from the model', 'model.decode_head.num_classes: 4',
+      'the dataset has 5 classes')
+def _seg_classes(u):
+    data = seg_data(u)
+    return u.tool('tools/check_dataset.py', SEG, '--split', 'val',
+                  '--cfg-options', *seg_data_options(data),
+                  'model.decode_head.num_classes=4')
+
+
+@case('ImageNet label beyond the classifier', 1,
+      'label values beyond num_classes', 'label 1200',
+      'model.head.num_classes=1000', 'b.JPEG')
+def _imagenet_label(u):
+    image = cv2.imencode('.jpg', np.full((8, 8, 3), 90, np.uint8))[1]
+    u.file('imagenet/val/a.JPEG', image.tobytes())
+    u.file('imagenet/val/b.JPEG', image.tobytes())
+    u.file('imagenet/meta/val.txt', b'a.JPEG 3\nb.JPEG 1200\n')
+    return u.tool('tools/check_dataset.py',
+                  ROOT / 'configs/unireplknet_a_in1k.py', '--split', 'val',
+                  '--cfg-options',
+                  f'val_dataloader.dataset.data_root={u.tmp / "imagenet"}')
 
 
 @pytest.mark.parametrize('act, expect, words', CASES)

@@ -41,8 +41,8 @@ def _key_paths(options: dict) -> Iterator[tuple]:
 
 
 def _near(key: str, candidates: Sequence[str]) -> str:
-    matches = difflib.get_close_matches(key, list(candidates), n=3,
-                                        cutoff=0.6)
+    matches = difflib.get_close_matches(key, list(dict.fromkeys(candidates)),
+                                        n=3, cutoff=0.6)
     if not matches:
         return ''
     names = [repr(m) for m in matches]

@@ -166,14 +166,15 @@ def leaf_datasets(dataset_cfg: dict) -> List[dict]:
 
 
 def model_num_classes(cfg: Config) -> List[tuple]:
-    """``(head name, num_classes)`` of every head of ``cfg.model`` that
-    sets it (decode / auxiliary heads, classification head)."""
+    """``(key, num_classes)`` of every head of ``cfg.model`` that sets it
+    (decode / auxiliary heads, classification head), e.g.
+    ``('model.decode_head.num_classes', 150)``."""
     found = []
 
     def visit(node, name):
         if isinstance(node, dict):
             if isinstance(node.get('num_classes'), int):
-                found.append((name, node['num_classes']))
+                found.append((f'{name}.num_classes', node['num_classes']))
             for key, value in node.items():
                 visit(value, f'{name}.{key}' if name else key)
         elif isinstance(node, (list, tuple)):
@@ -212,7 +213,7 @@ def check_seg_split(dataset_cfg: dict, split: str,
         if classes != num_classes:
             problems.append(DatasetProblem(
                 split, 'classes differ from the model', head,
-                f'num_classes={classes}, but the dataset has {num_classes} '
+                f'{classes}, but the dataset has {num_classes} '
                 f'classes {tuple(dataset.metainfo["classes"])}',
                 'make the heads\' num_classes equal to the number of classes '
                 '(metainfo) of the dataset'))

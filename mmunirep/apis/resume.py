@@ -69,9 +69,9 @@ def find_resumable_checkpoint(work_dir: str) -> Tuple[Optional[str],
     """The newest complete training checkpoint of a work directory.
 
     Candidates are the file ``last_checkpoint`` names and every ``*.pth``
-    in ``work_dir`` except ``best_*`` (saved without optimizer state); the
-    complete one with the highest iteration wins (``last_checkpoint``'s on a
-    tie).
+    beside it and in ``work_dir`` (the hook's ``out_dir`` may differ) except
+    ``best_*`` (saved without optimizer state); the complete one with the
+    highest iteration wins (``last_checkpoint``'s on a tie).
 
     Args:
         work_dir (str): The run's work directory.
@@ -79,15 +79,16 @@ def find_resumable_checkpoint(work_dir: str) -> Tuple[Optional[str],
     Returns:
         tuple: ``(path or None, [why each skipped candidate was skipped])``.
     """
-    candidates = []
+    candidates, folders = [], [work_dir]
     pointer = osp.join(work_dir, 'last_checkpoint')
     if osp.isfile(pointer):
         with open(pointer) as f:
             named = f.read().strip()
         if named:
             candidates.append(named)
+            folders.append(osp.dirname(named))
     candidates += sorted(
-        p for p in glob.glob(osp.join(work_dir, '*.pth'))
+        p for folder in folders for p in glob.glob(osp.join(folder, '*.pth'))
         if not osp.basename(p).startswith('best_'))
     best, best_iter, skipped, seen = None, -1, [], set()
     for path in candidates:

@@ -62,9 +62,9 @@ Loading: the file is first checked (an empty, truncated or non-PyTorch
 file is named as such), then read with ``torch.load(weights_only=True)``
 (with the safe globals mmunirep registers for numpy values in old meta). A
 file that holds other Python objects (e.g. ``argparse.Namespace`` in a
-training-script checkpoint) is refused unless ``trust`` (``--trust``) is given,
-which unpickles it fully -- only do that for files from a source you trust, such
-as the authors' Hugging Face repository.
+training-script checkpoint) is refused unless ``trust`` (``--trust``) is
+given, which unpickles it fully -- only do that for files from a source you
+trust, such as the authors' Hugging Face repository.
 """
 import ast
 import os.path as osp
@@ -81,6 +81,7 @@ from mmunirep.models.utils import DEPLOY, TRAINING, state_dict_structure
 from mmunirep.utils import (CheckpointError, OutputPathError,
                             atomic_torch_save, check_checkpoint_file,
                             check_output_path, compare_state_dicts)
+from mmunirep.utils.checkpoint_file import unpickling_refusal
 from mmunirep.version import __version__
 
 FORMATS = {
@@ -179,17 +180,12 @@ def load_source(path: str, trust: bool = False) -> Tuple[object, List[str]]:
             raise ConversionError(
                 f'{path} is not a PyTorch checkpoint ({err})') from err
         if not trust:
-            reason = str(err).strip().splitlines()
-            reason = next(
-                (line for line in reason if 'Unsupported global' in line),
-                reason[0])
-            reason = reason.split(' Please use')[0]
             raise ConversionError(
                 f'{path} holds Python objects that safe (weights-only) '
-                f'loading refuses ({reason.strip()}). If the file comes '
-                'from a source you trust (e.g. the authors\' Hugging Face '
-                'repository DingXiaoH/UniRepLKNet), rerun with --trust to '
-                'unpickle it fully; unpickling can run arbitrary code.'
+                f'loading refuses ({unpickling_refusal(err)}). If the file '
+                'comes from a source you trust (e.g. the authors\' Hugging '
+                'Face repository DingXiaoH/UniRepLKNet), rerun with --trust '
+                'to unpickle it fully; unpickling can run arbitrary code.'
             ) from err
     except Exception as err:  # a corrupt archive fails in many ways
         raise ConversionError(f'cannot read {path} as a PyTorch checkpoint '

@@ -9,7 +9,8 @@ from .safe_globals import allow_mmengine_checkpoints
 from .state_dict_diff import StateDictDiff, compare_state_dicts
 
 __all__ = [
-    'CheckpointError', 'OutputPathError', 'StateDictDiff', 'allow_mmengine_checkpoints',
+    'CheckpointError', 'OutputPathError', 'StateDictDiff',
+    'allow_mmengine_checkpoints',
     'atomic_torch_save', 'atomic_write', 'atomic_write_bytes',
     'atomic_write_text', 'check_checkpoint_file', 'check_output_path',
     'compare_state_dicts', 'read_checkpoint', 'tune_cpu_allocator',

@@ -27,6 +27,14 @@ class CheckpointError(RuntimeError):
     to do."""
 
 
+def unpickling_refusal(err: pickle.UnpicklingError) -> str:
+    """The line of torch's weights-only refusal that names the global."""
+    lines = str(err).strip().splitlines() or ['']
+    line = next((line for line in lines if 'Unsupported global' in line),
+                lines[0])
+    return line.split(' Please use')[0].strip()
+
+
 def check_checkpoint_file(path: str) -> None:
     """Check that a local ``path`` looks like a complete checkpoint file.
 
@@ -88,9 +96,10 @@ def read_checkpoint(path: str, map_location: str = 'cpu') -> dict:
     except pickle.UnpicklingError as err:
         raise CheckpointError(
             f'{path} holds Python objects besides weights, which torch '
-            'refuses to load safely (unpickling them could run code). If you '
-            'trust the file, convert it once with tools/model_converters/'
-            f'unireplknet_to_mmunirep.py SRC DST --trust. ({err})') from err
+            'refuses to load safely (unpickling them could run code; '
+            f'{unpickling_refusal(err)}). If you trust the file, convert it '
+            'once with tools/model_converters/unireplknet_to_mmunirep.py SRC '
+            'DST --trust.') from err
     except (RuntimeError, EOFError, ValueError, KeyError) as err:
         raise CheckpointError(
             f'cannot read checkpoint {path}: it is corrupt '

@@ -26,6 +26,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from mmunirep.apis import find_resumable_checkpoint, read_resume_point
+from mmunirep.utils import atomic_torch_save, atomic_write
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -263,3 +264,87 @@ def test_random_kills_from_outside_then_resume(tmp_path):
     assert code == 0, log[-3000:]
     assert final_weights(work, 30)
     assert not [p for p in os.listdir(work) if '.mmunirep-tmp-' in p]
+
+
+@pytest.mark.parametrize('name', ['upernet_unireplknet_a_shapes',
+                                  'cascade_mask_rcnn_unireplknet_a_shapes'])
+def test_demo_configs_save_with_the_atomic_hook(name):
+    # the published configs are checked in tests/test_configs
+    cfg = Config.fromfile(str(ROOT / 'configs/demo' / f'{name}.py'))
+    assert cfg.default_hooks.checkpoint.type == \
+        'mmunirep.AtomicCheckpointHook'
+
+
+def test_removals_wait_for_the_new_checkpoint(tmp_path):
+    """Every removal (the outdated periodic checkpoint, the previous best)
+    happens after its successor is complete and named."""
+    from mmengine.evaluator import BaseMetric
+    from mmengine.registry import METRICS
+    sys.path.insert(0, str(ROOT / 'tests'))
+    from test_resume import ToyDataset, ToyModel
+    sys.path.pop(0)
+
+    @METRICS.register_module(force=True)
+    class RisingScore(BaseMetric):
+        """A better score at every evaluation."""
+        calls = 0
+
+        def process(self, data_batch, data_samples):
+            self.results.append(0)
+
+        def compute_metrics(self, results):
+            RisingScore.calls += 1
+            return dict(score=float(RisingScore.calls))
+
+    removed = []
+
+    def checked_remove(path):
+        files = set(os.listdir(tmp_path))
+        named = (tmp_path / 'last_checkpoint').read_text().strip()
+        name = os.path.basename(path)
+        if name.startswith('best_'):
+            assert len([f for f in files if f.startswith('best_')]) == 2
+        else:
+            assert os.path.basename(named) != name and \
+                os.path.basename(named) in files
+        removed.append(name)
+        remove(path)
+
+    remove = os.remove
+    runner = Runner(
+        model=ToyModel(), work_dir=str(tmp_path),
+        train_dataloader=dict(dataset=ToyDataset(), batch_size=4,
+                              sampler=dict(type='DefaultSampler')),
+        val_dataloader=dict(dataset=ToyDataset(), batch_size=4,
+                            sampler=dict(type='DefaultSampler',
+                                         shuffle=False)),
+        val_evaluator=dict(type='RisingScore'), val_cfg=dict(),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
+        train_cfg=dict(by_epoch=False, max_iters=3, val_interval=1),
+        default_hooks=dict(checkpoint=dict(
+            type='mmunirep.AtomicCheckpointHook', interval=1, by_epoch=False,
+            max_keep_ckpts=1, save_best='score', rule='greater')),
+        default_scope='mmengine')
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(os, 'remove', checked_remove)
+        runner.train()
+    assert removed == ['iter_1.pth', 'best_score_iter_1.pth', 'iter_2.pth',
+                       'best_score_iter_2.pth']
+    assert sorted(p for p in os.listdir(tmp_path) if p.endswith('.pth')) == [
+        'best_score_iter_3.pth', 'iter_3.pth'
+    ]
+
+
+def test_a_failed_write_leaves_the_old_file(tmp_path):
+    path = tmp_path / 'iter_1.pth'
+    atomic_torch_save({'w': torch.ones(3)}, str(path))
+    mode = path.stat().st_mode
+    with pytest.raises(RuntimeError, match='disk full'):
+        with atomic_write(str(path)) as f:
+            f.write(b'half a checkpoint')
+            raise RuntimeError('disk full')
+    assert torch.equal(torch.load(path)['w'], torch.ones(3))
+    assert os.listdir(tmp_path) == ['iter_1.pth']
+    atomic_torch_save({'w': torch.zeros(3)}, str(path))
+    assert torch.equal(torch.load(path)['w'], torch.zeros(3))
+    assert path.stat().st_mode == mode  # as open(path, 'wb') would leave it

@@ -168,8 +168,9 @@ class UniRepLKNetLayerDecayConstructor(DefaultOptimWrapperConstructor):
                     self.num_layers < backbone.num_layers:
                 raise ValueError(
                     f'paramwise_cfg num_layers={self.num_layers} is below the '
-                    f"depth of the UniRepLKNet at '{prefix or 'the model'}' "
-                    f'(depths {backbone.depths}): its stage-2 blocks take '
+                    'depth of the UniRepLKNet '
+                    f"{prefix.rstrip('.') or 'model'} (depths "
+                    f'{backbone.depths}): its stage-2 blocks take '
                     f'layer ids up to {backbone.num_layers - 1}, so '
                     f'num_layers must be >= {backbone.num_layers} (None takes '
                     'exactly that), otherwise those layers get learning-rate '

@@ -244,7 +244,8 @@ class UniRepLKNet(BaseModule):
                 "ints each) and may have 'kernel_sizes'; "
                 f'missing {sorted(missing)}, unknown {sorted(unknown)}')
         depths, dims = arch['depths'], arch['dims']
-        if not (cls._are_stage_ints(depths, 1) and cls._are_stage_ints(dims, 4)):
+        if not (cls._are_stage_ints(depths, 1)
+                and cls._are_stage_ints(dims, 4)):
             raise ValueError(
                 f'arch depths and dims must be lists of {cls.num_stages} ints '
                 'each (blocks per stage >= 1, channels per stage >= 4), e.g. '
