@@ -16,7 +16,7 @@ import sys
 
 import mmunirep  # noqa: F401  (environment check)
 from mmunirep.apis import load_config
-from mmunirep.apis.cli import add_cfg_options_arguments
+from mmunirep.apis.cli import add_cfg_options_arguments, report_user_errors
 from mmunirep.apis.dataset_check import check_dataset, describe_problems
 
 
@@ -32,7 +32,8 @@ def parse_args():
 
 def main():
     args = parse_args()
-    cfg = load_config(args.config, args.cfg_options, args.strict_options)
+    with report_user_errors():
+        cfg = load_config(args.config, args.cfg_options, args.strict_options)
     problems = check_dataset(cfg, args.split)
     if problems:
         sys.exit(f'error: {describe_problems(problems)}')

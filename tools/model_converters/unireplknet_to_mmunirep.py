@@ -13,7 +13,7 @@ import argparse
 import sys
 
 import mmunirep  # noqa: F401  (environment check; safe globals for torch.load)
-from mmunirep.apis.cli import add_cfg_options_arguments
+from mmunirep.apis.cli import add_cfg_options_arguments, report_user_errors
 from mmunirep.converters import FORMATS, ConversionError, convert
 
 
@@ -40,9 +40,10 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     try:
-        result = convert(args.src, args.dst, args.type, not args.no_ema,
-                         args.config, args.cfg_options, args.trust,
-                         args.strict_options)
+        with report_user_errors():
+            result = convert(args.src, args.dst, args.type, not args.no_ema,
+                             args.config, args.cfg_options, args.trust,
+                             args.strict_options)
     except ConversionError as err:
         sys.exit(f'error: {err}')
     if result.detected:
