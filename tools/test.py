@@ -7,7 +7,11 @@
 
 ``--deploy`` loads a training-structure checkpoint and re-parameterizes the
 model before testing; a checkpoint converted by tools/reparameterize.py goes
-with the matching configs/deploy/ config instead. The metrics are also
+with the matching configs/deploy/ config instead. Loading is strict and
+structure-aware (mmunirep.StrictCheckpointLoadHook): a training checkpoint
+under a deploy config is re-parameterized on the fly, a deploy checkpoint
+under a training config is refused with the config to use, and any other key
+mismatch is an error; nothing is evaluated then. The metrics are also
 written to WORK_DIR/test_metrics.json.
 """
 import argparse
@@ -19,9 +23,13 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmunirep.apis import (adapt_distributed_to_cpu, add_deploy_hook,
-                           add_results_dump, enable_tta, enable_visualization,
-                           load_config, runnable_task_of, set_work_dir)
-from mmunirep.apis.cli import add_runner_arguments, export_local_rank
+                           add_results_dump, add_strict_load_hook, enable_tta,
+                           enable_visualization, load_config,
+                           runnable_task_of, set_work_dir)
+from mmunirep.apis.cli import (add_runner_arguments, export_local_rank,
+                               report_user_errors)
+from mmunirep.apis.dataset_check import name_bad_annotation_files
+from mmunirep.utils import check_checkpoint_file
 
 
 def parse_args():
@@ -50,14 +58,14 @@ def parse_args():
 
 def main():
     args = parse_args()
-    cfg = load_config(args.config, args.cfg_options)
-    runnable_task_of(cfg)  # mmdet / mmseg need mmcv's compiled ops
+    with report_user_errors():
+        check_checkpoint_file(args.checkpoint)
+        cfg = load_config(args.config, args.cfg_options, args.strict_options)
+        runnable_task_of(cfg)  # mmdet / mmseg need mmcv's compiled ops
     cfg.launcher = args.launcher
     set_work_dir(cfg, args.work_dir, args.config)
     cfg.load_from = args.checkpoint
-    # the checkpoint holds every weight: do not load ImageNet weights first
-    if cfg.model.get('backbone', {}).get('init_cfg') is not None:
-        cfg.model.backbone.init_cfg = None
+    add_strict_load_hook(cfg)
     enable_visualization(cfg, args.show, args.show_dir, args.wait_time)
     if args.tta:
         enable_tta(cfg)
@@ -68,7 +76,8 @@ def main():
     adapt_distributed_to_cpu(cfg, args.launcher)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
         else RUNNERS.build(cfg)
-    metrics = runner.test()
+    with report_user_errors(), name_bad_annotation_files(cfg, runner):
+        metrics = runner.test()
     if runner.rank == 0:
         # the numbers, machine-readable, next to the logs
         path = osp.join(cfg.work_dir, 'test_metrics.json')

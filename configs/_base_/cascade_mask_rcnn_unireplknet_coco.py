@@ -120,9 +120,10 @@ optim_wrapper = dict(
     constructor='mmunirep.UniRepLKNetLayerDecayConstructor',
     paramwise_cfg=dict(decay_rate=0.8, decay_type='layer_wise', num_layers=12))
 
+# crash-safe checkpoints: a kill during a save never loses the last one
 default_hooks = dict(
     checkpoint=dict(
-        type='CheckpointHook',
+        type='mmunirep.AtomicCheckpointHook',
         interval=1,
         max_keep_ckpts=5,
         save_best='coco/bbox_mAP',

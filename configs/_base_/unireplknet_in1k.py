@@ -60,3 +60,5 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=True, begin=5)
 ]
 auto_scale_lr = dict(base_batch_size=4096)
+# crash-safe checkpoints: a kill during a save never loses the last one
+default_hooks = dict(checkpoint=dict(type='mmunirep.AtomicCheckpointHook'))

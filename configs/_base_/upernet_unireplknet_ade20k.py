@@ -99,9 +99,10 @@ param_scheduler = [
         end=160000),
 ]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=160000, val_interval=4000)
+# crash-safe checkpoints: a kill during a save never loses the last one
 default_hooks = dict(
     checkpoint=dict(
-        type='CheckpointHook',
+        type='mmunirep.AtomicCheckpointHook',
         by_epoch=False,
         interval=4000,
         max_keep_ckpts=3,

@@ -1,12 +1,13 @@
 # Copyright (c) mmunirep contributors. All rights reserved.
-"""Checkpoint weights in the training structure -> the inference structure."""
+"""Checkpoint weights in the training structure -> the inference structure
+(``tools/reparameterize.py``, ``publish_model.py --deploy``)."""
 from typing import Dict, Optional, Tuple
 
 from mmengine.logging import MMLogger
-from torch import Tensor
+from torch import Tensor, nn
 
+from mmunirep.models.strict_loading import fit_state_dict
 from mmunirep.models.utils import reparameterize_model
-from mmunirep.utils import compare_state_dicts
 from .model_builder import build_model, load_config
 
 
@@ -42,44 +43,36 @@ def inference_weights(checkpoint: dict,
     return raw, 'raw weights (ema_state_dict)'
 
 
-def reparameterized_state_dict(config: str,
-                               state: Dict[str, Tensor],
-                               checkpoint_name: str = 'the checkpoint',
-                               cfg_options: Optional[dict] = None
-                               ) -> Dict[str, Tensor]:
-    """Load training-structure weights into ``config``'s model strictly,
-    re-parameterize it and return the inference-structure state dict.
+def reparameterized_model(config: str,
+                          state: Dict[str, Tensor],
+                          source: str,
+                          cfg_options: Optional[dict] = None,
+                          strict_options: bool = False) -> nn.Module:
+    """``config``'s model with ``state`` loaded strictly, re-parameterized.
 
     Args:
         config (str): The training config the weights belong to.
-        state (dict): Its state dict.
-        checkpoint_name (str): Named in error messages.
+        state (dict): Their state dict.
+        source (str): The checkpoint, named in error messages.
         cfg_options (dict, optional): Overrides for the config.
+        strict_options (bool): Refuse overrides of keys the config lacks.
 
     Returns:
-        dict: A state dict that loads strictly into the deploy config.
+        nn.Module: The model in the inference structure; its state dict
+        loads strictly into the matching deploy config.
 
     Raises:
-        ValueError: The config builds the inference structure, the weights do
-            not fit it, or nothing in it can be re-parameterized.
+        ValueError: The config builds the inference structure already, or
+            nothing in it can be re-parameterized.
+        CheckpointError: The weights do not fit the config.
     """
-    cfg = load_config(config, cfg_options)
-    backbone = cfg.model.get('backbone', {})
-    if backbone.get('deploy'):
+    cfg = load_config(config, cfg_options, strict_options)
+    if cfg.model.get('backbone', {}).get('deploy'):
         raise ValueError(f'{config} already builds the inference structure; '
                          'pass the training config')
-    if backbone.get('init_cfg') is not None:
-        backbone.init_cfg = None
     model = build_model(cfg)
-    diff = compare_state_dicts(model.state_dict(), state)
-    if diff:
-        hint = 'Use the config the checkpoint was trained with.'
-        if any('dil_conv' in k or 'origin_bn' in k for k in diff.missing):
-            hint = ('The checkpoint looks re-parameterized already: use it '
-                    'with the deploy config directly.')
-        raise ValueError(f'{checkpoint_name} does not match {config}: '
-                         f'{diff.describe()}. {hint}')
-    model.load_state_dict(state, strict=True)
+    model.load_state_dict(fit_state_dict(model, state, source, config),
+                          strict=True)
     if reparameterize_model(model) == 0:
         raise ValueError(f'nothing in {config} can be re-parameterized')
-    return model.state_dict()
+    return model

@@ -9,17 +9,17 @@ dropped. The file name ends with the first 8 hex digits of its sha256, as
 OpenMMLab's ``publish_model.py`` tools name their files.
 """
 import hashlib
-import os
+import io
 import os.path as osp
-import tempfile
 from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 import torch
 from mmengine.logging import MMLogger
-from mmengine.runner.checkpoint import CheckpointLoader
 
-from .deploy_conversion import inference_weights, reparameterized_state_dict
+from mmunirep.utils import (atomic_write_bytes, check_output_path,
+                            read_checkpoint)
+from .deploy_conversion import inference_weights, reparameterized_model
 
 #: Runner state that has no use outside training.
 TRAINING_ONLY_KEYS = ('optimizer', 'param_schedulers', 'message_hub',
@@ -55,15 +55,6 @@ def plain_value(value: Any) -> Any:
     return str(value)
 
 
-def sha256_of(path: str, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file."""
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(chunk), b''):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def published_name(out_file: str, sha256: str) -> str:
     """``name.pth`` -> ``name-<first 8 hex digits>.pth``."""
     stem = out_file[:-len('.pth')] if out_file.endswith('.pth') else out_file
@@ -89,45 +80,28 @@ def publish_checkpoint(in_file: str,
             with EMA instead of the average. Defaults to False.
 
     Returns:
-        tuple[str, dict]: The final path and what was written besides the
-        weights (``meta``).
+        tuple[str, dict]: The final path and the written ``meta``.
     """
-    logger = MMLogger.get_current_instance()
-    checkpoint = CheckpointLoader.load_checkpoint(in_file, map_location='cpu')
+    check_output_path(out_file, [in_file])
+    checkpoint = read_checkpoint(in_file)
     state, source = inference_weights(checkpoint, raw_weights)
-    meta = plain_value(checkpoint.get('meta', {})) \
-        if isinstance(checkpoint, dict) else {}
-    dropped = [k for k in TRAINING_ONLY_KEYS
-               if isinstance(checkpoint, dict) and k in checkpoint]
     if deploy_config is not None:
-        state = reparameterized_state_dict(deploy_config, state, in_file,
-                                           cfg_options)
+        state = reparameterized_model(deploy_config, state, in_file,
+                                      cfg_options).state_dict()
+    meta = plain_value(checkpoint.get('meta', {}))
+    dropped = [k for k in TRAINING_ONLY_KEYS if k in checkpoint]
     meta['published'] = dict(source=osp.basename(in_file), weights=source,
                              reparameterized=deploy_config is not None,
                              dropped=dropped)
-    published = {'meta': meta,
-                 'state_dict': {k: v.detach().clone().contiguous()
-                                for k, v in state.items()}}
-    out_dir = osp.dirname(osp.abspath(out_file))
-    os.makedirs(out_dir, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.publish-', suffix='.pth',
-                               dir=out_dir)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would hide the file
-    try:
-        torch.save(published, tmp)
-        with open(tmp, 'rb') as f:
-            os.fsync(f.fileno())
-        final = published_name(out_file, sha256_of(tmp))
-        if osp.exists(final) and osp.samefile(final, in_file):
-            raise ValueError(f'refusing to overwrite the input {in_file}')
-        os.replace(tmp, final)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
-    logger.info(f'published {in_file} ({source}) -> {final}; dropped '
-                f"{', '.join(dropped) or 'nothing'}")
+    buffer = io.BytesIO()
+    torch.save({'meta': meta,
+                'state_dict': {k: v.detach().contiguous()
+                               for k, v in state.items()}}, buffer)
+    data = buffer.getvalue()
+    final = published_name(out_file, hashlib.sha256(data).hexdigest())
+    check_output_path(final, [in_file])
+    atomic_write_bytes(data, final)
+    MMLogger.get_current_instance().info(
+        f'published {in_file} ({source}) -> {final}; dropped '
+        f"{', '.join(dropped) or 'nothing'}")
     return final, meta

@@ -1,4 +1,9 @@
 # Copyright (c) mmunirep contributors. All rights reserved.
+from .atomic_io import (OutputPathError, atomic_torch_save, atomic_write,
+                        atomic_write_bytes, atomic_write_text,
+                        check_output_path)
+from .checkpoint_file import (CheckpointError, check_checkpoint_file,
+                              read_checkpoint, weights_of)
 from .cpu_allocator import tune_cpu_allocator
 from .hub import (CheckpointError, default_checkpoint_dir, download_checkpoint,
                   pretrained_checkpoints, published_checkpoints_of,
@@ -7,8 +12,11 @@ from .safe_globals import allow_mmengine_checkpoints
 from .state_dict_diff import StateDictDiff, compare_state_dicts
 
 __all__ = [
-    'CheckpointError', 'StateDictDiff', 'allow_mmengine_checkpoints',
-    'compare_state_dicts', 'default_checkpoint_dir', 'download_checkpoint',
-    'pretrained_checkpoints', 'published_checkpoints_of', 'tune_cpu_allocator',
-    'verify_checkpoint'
+    'CheckpointError', 'OutputPathError', 'StateDictDiff',
+    'allow_mmengine_checkpoints', 'atomic_torch_save', 'atomic_write',
+    'atomic_write_bytes', 'atomic_write_text', 'check_checkpoint_file',
+    'check_output_path', 'compare_state_dicts', 'default_checkpoint_dir',
+    'download_checkpoint', 'pretrained_checkpoints',
+    'published_checkpoints_of', 'read_checkpoint', 'tune_cpu_allocator',
+    'verify_checkpoint', 'weights_of'
 ]

@@ -22,16 +22,13 @@ import torch
 
 from mmunirep.checkpoints import (LOST, PublishedCheckpoint,
                                   checkpoint_url, published_checkpoint)
+from .checkpoint_file import CheckpointError
 from .state_dict_diff import compare_state_dicts
 
 #: ``progress(bytes_done, bytes_total_or_None)``, called as data arrives.
 ProgressCallback = Callable[[int, Optional[int]], None]
 
 _CHUNK = 1 << 20
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint could not be fetched, or is not what it should be."""
 
 
 def default_checkpoint_dir() -> str:

@@ -41,6 +41,8 @@ IMAGENET = {  # backbone + LayerNorm + Linear head
     'unireplknet_l_in22k_to_in1k_384': 218.45,
     'unireplknet_xl_in22k_to_in1k_384': 386.53,
 }
+#: Every config saves crash-safe checkpoints.
+ATOMIC_HOOK = 'mmunirep.AtomicCheckpointHook'
 
 
 def build(name, deploy=True, meta=True):
@@ -65,6 +67,7 @@ def test_ade20k_configs(name):
     assert cfg.optim_wrapper.constructor == \
         'mmunirep.UniRepLKNetLayerDecayConstructor'
     assert cfg.default_hooks.checkpoint.save_best == 'mIoU'
+    assert cfg.default_hooks.checkpoint.type == ATOMIC_HOOK
     assert cfg.param_scheduler[0].end == 1500
     crop = 640 if '640' in name or name.split('_')[2] in 'blxl' else 512
     assert cfg.crop_size == (crop, crop)
@@ -75,6 +78,7 @@ def test_coco_configs(name):
     cfg, model = build(name)
     assert abs(num_params(model) / 1e6 - COCO[name]) < 1.0
     assert cfg.train_cfg.max_epochs == 36
+    assert cfg.default_hooks.checkpoint.type == ATOMIC_HOOK
     assert cfg.param_scheduler[1].milestones == [27, 33]
     heads = cfg.model.roi_head.bbox_head
     assert [h.bbox_coder.target_stds for h in heads] == [
@@ -90,8 +94,9 @@ def test_coco_configs(name):
 
 @pytest.mark.parametrize('name', list(IMAGENET))
 def test_imagenet_configs(name):
-    _, model = build(name)
+    cfg, model = build(name)
     assert round(num_params(model) / 1e6, 2) == IMAGENET[name]
+    assert cfg.default_hooks.checkpoint.type == ATOMIC_HOOK
 
 
 @pytest.mark.parametrize('name', [

@@ -190,7 +190,7 @@ def test_arch_names_and_dicts():
 @pytest.mark.parametrize('kwargs, match', [
     (dict(arch='huge'), "choose one of \\['a', 'b', 'f', 'l', 'n', 'p'"),
     (dict(arch=dict(depths=[1, 1, 1, 1])), "missing \\['dims'\\]"),
-    (dict(arch=dict(depths=[1, 1, 1], dims=[8, 8, 8])), '4 positive ints'),
+    (dict(arch=dict(depths=[1, 1, 1], dims=[8, 8, 8])), 'lists of 4 ints'),
     (dict(arch=dict(TINY, width=2)), "unknown \\['width'\\]"),
     (dict(arch=TINY, out_indices=(4, )), 'out_indices must be in'),
     (dict(arch=TINY, out_indices=()), 'non-empty'),

@@ -140,7 +140,7 @@ def test_reparameterize_refuses_a_mismatched_config(trained, tmp_path):
                       'configs/demo/cascade_mask_rcnn_unireplknet_a_shapes.py',
                       work_dir / 'iter_4.pth', tmp_path / 'x.pth',
                       expect_ok=False)
-    assert 'does not match' in result.stderr
+    assert 'does not fit' in result.stderr
     assert not (tmp_path / 'x.pth').exists()
     wrong_arch = run_tool('tools/reparameterize.py', SEG,
                           work_dir / 'iter_4.pth', tmp_path / 'y.pth',

@@ -22,10 +22,10 @@ import mmcv
 import mmunirep  # noqa: F401  (environment check, checkpoint allow-list)
 import numpy as np
 import torch
-from mmengine.config import DictAction
 from mmengine.dataset import pseudo_collate
 
 from mmunirep.apis import build_model, build_test_pipeline, load_config
+from mmunirep.apis.cli import add_cfg_options_arguments, report_user_errors
 from mmunirep.utils import tune_cpu_allocator
 
 DTYPES = dict(fp16=torch.float16, bf16=torch.bfloat16)
@@ -49,7 +49,7 @@ def parse_args():
     parser.add_argument('--tune-malloc', action='store_true',
                         help='raise glibc malloc thresholds (CPU)')
     parser.add_argument('--json', help='also write the results here')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    add_cfg_options_arguments(parser)
     return parser.parse_args()
 
 
@@ -69,15 +69,14 @@ def main():
         torch.set_num_threads(args.threads)
     if args.tune_malloc:
         tune_cpu_allocator()
-    cfg = load_config(args.config, args.cfg_options)
-    if cfg.model.get('backbone', {}).get('init_cfg') is not None:
-        cfg.model.backbone.init_cfg = None
+    with report_user_errors():
+        cfg = load_config(args.config, args.cfg_options, args.strict_options)
+        models = {
+            s: build_model(cfg, args.checkpoint, deploy=s == 'deploy',
+                           device=args.device)
+            for s in args.structure
+        }
     data = make_batch(cfg, args.shape, args.batch)
-    models = {
-        s: build_model(cfg, args.checkpoint, deploy=s == 'deploy',
-                       device=args.device)
-        for s in args.structure
-    }
     device_type = torch.device(args.device).type
     autocast = (torch.autocast(device_type, dtype=DTYPES[args.dtype])
                 if args.dtype in DTYPES else nullcontext())

@@ -17,6 +17,7 @@ import argparse
 import mmunirep  # noqa: F401  (environment check, checkpoint allow-list)
 from mmengine.config import DictAction
 
+from mmunirep.apis.cli import report_user_errors
 from mmunirep.apis.publish import publish_checkpoint
 
 
@@ -36,12 +37,13 @@ def parse_args():
 
 def main():
     args = parse_args()
-    try:
-        final, _ = publish_checkpoint(args.in_file, args.out_file,
-                                      args.deploy, args.cfg_options,
-                                      args.raw_weights)
-    except (ValueError, FileNotFoundError) as err:
-        raise SystemExit(f'error: {err}')
+    with report_user_errors():
+        try:
+            final, _ = publish_checkpoint(args.in_file, args.out_file,
+                                          args.deploy, args.cfg_options,
+                                          args.raw_weights)
+        except ValueError as err:  # a deploy config, nothing to convert
+            raise SystemExit(f'error: {err}') from None
     print(f'published: {final}')
 
 
