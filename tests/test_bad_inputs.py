@@ -30,7 +30,7 @@ from mmunirep.apis.dataset_check import check_dataset
 from mmunirep.engine.optimizers import UniRepLKNetLayerDecayConstructor
 from mmunirep.models import UniRepLKNet, reparameterize_model
 from mmunirep.utils import CheckpointError
-from tests.helpers import randomize_for_fusion
+from mmunirep.testing import randomize_for_fusion
 from tests.test_tools.conftest import read_metrics, run_tool
 
 ROOT = Path(__file__).resolve().parents[1]

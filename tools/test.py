@@ -24,11 +24,12 @@ from mmengine.runner import Runner
 
 from mmunirep.apis import (adapt_distributed_to_cpu, add_deploy_hook,
                            add_results_dump, add_strict_load_hook, enable_tta,
-                           enable_visualization, load_config,
-                           runnable_task_of, set_work_dir)
+                           enable_test_precision, enable_visualization,
+                           load_config, set_work_dir)
 from mmunirep.apis.cli import (add_runner_arguments, export_local_rank,
                                report_user_errors)
 from mmunirep.apis.dataset_check import name_bad_annotation_files
+from mmunirep.env_check import require_mmcv_ops
 from mmunirep.utils import check_checkpoint_file
 
 
@@ -47,6 +48,10 @@ def parse_args():
                         help='seconds per image with --show')
     parser.add_argument('--tta', action='store_true',
                         help='test-time augmentation (multi-scale + flip)')
+    parser.add_argument('--dtype', default='fp32',
+                        choices=['fp32', 'bf16', 'fp16'],
+                        help='inference precision: bf16 / fp16 autocast '
+                        '(bf16 on the CPU, either on a GPU)')
     parser.add_argument('--deploy', action='store_true',
                         help='re-parameterize the model after loading a '
                         'training-structure checkpoint')
@@ -61,7 +66,8 @@ def main():
     with report_user_errors():
         check_checkpoint_file(args.checkpoint)
         cfg = load_config(args.config, args.cfg_options, args.strict_options)
-        runnable_task_of(cfg)  # mmdet / mmseg need mmcv's compiled ops
+        # mmdet / mmseg need mmcv's compiled ops (any other scope runs)
+        require_mmcv_ops(cfg.get('default_scope'))
     cfg.launcher = args.launcher
     set_work_dir(cfg, args.work_dir, args.config)
     cfg.load_from = args.checkpoint
@@ -73,6 +79,8 @@ def main():
         add_results_dump(cfg, args.out)
     if args.deploy:
         add_deploy_hook(cfg)
+    with report_user_errors():
+        enable_test_precision(cfg, args.dtype)
     adapt_distributed_to_cpu(cfg, args.launcher)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
         else RUNNERS.build(cfg)
@@ -82,7 +90,8 @@ def main():
         # the numbers, machine-readable, next to the logs
         path = osp.join(cfg.work_dir, 'test_metrics.json')
         dump(dict(config=args.config, checkpoint=args.checkpoint,
-                  deploy=args.deploy, tta=args.tta, metrics=metrics), path)
+                  deploy=args.deploy, tta=args.tta, dtype=args.dtype,
+                  metrics=metrics), path)
         runner.logger.info(f'metrics written to {path}')
 
 

@@ -21,11 +21,12 @@ from mmengine.runner import Runner
 
 from mmunirep.apis import (adapt_distributed_to_cpu, enable_amp,
                            enable_auto_scale_lr, load_config,
-                           runnable_task_of, set_resume, set_work_dir)
+                           set_resume, set_work_dir)
 from mmunirep.apis.cli import (add_runner_arguments, export_local_rank,
                                report_user_errors)
 from mmunirep.apis.dataset_check import (DatasetCheckError, check_dataset,
                                          name_bad_annotation_files)
+from mmunirep.env_check import require_mmcv_ops
 
 
 def parse_args():
@@ -54,7 +55,8 @@ def main():
     args = parse_args()
     with report_user_errors():
         cfg = load_config(args.config, args.cfg_options, args.strict_options)
-        runnable_task_of(cfg)  # mmdet / mmseg need mmcv's compiled ops
+        # mmdet / mmseg need mmcv's compiled ops (any other scope runs)
+        require_mmcv_ops(cfg.get('default_scope'))
         cfg.launcher = args.launcher
         set_work_dir(cfg, args.work_dir, args.config)
         if args.amp:

@@ -207,3 +207,23 @@ def add_strict_load_hook(cfg: Config) -> None:
     """Load ``load_from`` strictly, structure-aware
     (:class:`~mmunirep.engine.StrictCheckpointLoadHook`)."""
     add_custom_hook(cfg, 'mmunirep.StrictCheckpointLoadHook')
+
+
+def enable_test_precision(cfg: Config, dtype: str) -> None:
+    """``--dtype bf16|fp16``: test under autocast (MMEngine's ``fp16`` test
+    loop flag; bfloat16 on the CPU, float16 or bfloat16 on a GPU).
+
+    Raises:
+        ValueError: float16 without a GPU.
+    """
+    if dtype == 'fp32':
+        return
+    on_gpu = torch.cuda.is_available()
+    if dtype == 'fp16' and not on_gpu:
+        raise ValueError('--dtype fp16 needs a GPU; on the CPU use --dtype '
+                         'bf16 (fast on CPUs with AVX-512 BF16 or AMX)')
+    if dtype == 'bf16' and on_gpu:
+        torch.set_autocast_dtype('cuda', torch.bfloat16)
+    cfg.test_cfg = cfg.get('test_cfg') or ConfigDict()
+    cfg.test_cfg.fp16 = True
+    print_log(f'testing under {dtype} autocast', logger='current')

@@ -258,7 +258,10 @@ def test_random_kills_from_outside_then_resume(tmp_path):
         proc.send_signal(signal.SIGKILL)
         log, _ = proc.communicate(timeout=60)
         assert proc.returncode == -signal.SIGKILL, log[-3000:]
-        assert 1 <= assert_recoverable(work) < 30
+        recovered = assert_recoverable(work)
+        assert 1 <= recovered <= 30
+        if recovered == 30:  # killed after its last save, while closing
+            break
         resume = ['--resume']
     code, log = train(config, work, '--resume')
     assert code == 0, log[-3000:]

@@ -12,7 +12,7 @@ from mmunirep.models.layers import (DEPTHWISE_GRAD_INPUT_SELECTOR,
                                     PRODUCT_SUM_SELECTOR,
                                     SCALED_LINEAR_SELECTOR, PathSelector,
                                     plain_ops, plain_ops_required)
-from tests.helpers import randomize_for_fusion, relative_error
+from mmunirep.testing import randomize_for_fusion, relative_error
 
 SELECTORS = [DEPTHWISE_SELECTOR, LINEAR_SELECTOR, SCALED_LINEAR_SELECTOR,
              PRODUCT_SUM_SELECTOR]

@@ -10,7 +10,7 @@ from mmunirep.models.layers import (DRB_BRANCHES, GRN,
                                     DilatedReparamBlock, FFNLinear,
                                     LayerNorm2d, SEBlock, grn_linear,
                                     linear_act, uses_onednn)
-from tests.helpers import (TOLERANCE, randomize_for_fusion,
+from mmunirep.testing import (TOLERANCE, randomize_for_fusion,
                            reference_drb_forward, relative_error)
 
 PAPER_BRANCHES = {  # the table of the paper, written out independently

@@ -7,7 +7,7 @@ from mmengine.runner import load_checkpoint, save_checkpoint
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmunirep.models import UniRepLKNet, UniRepLKNetBlock, reparameterize_model
-from tests.helpers import (TOLERANCE, branchwise_reference,
+from mmunirep.testing import (TOLERANCE, branchwise_reference,
                            randomize_for_fusion, relative_error)
 
 TINY = dict(depths=[1, 1, 2, 1], dims=[8, 16, 32, 64])

@@ -121,26 +121,30 @@ def test_the_three_checkpoint_kinds_predict_the_same(predictions, task):
     for run in runs:
         if isinstance(run, BaseException):
             pytest.fail(f'a case failed: {run}')
-    training, deploy, published = runs
-    # published = the training weights, unchanged: identical outputs
-    for key in training:
-        np.testing.assert_array_equal(training[key], published[key])
+    # the published file holds the training weights unchanged, but each
+    # process picks its own fastest kernels: equal up to float32 rounding
+    training, *others = runs
+    for other in others:
+        assert_same_predictions(task, training, other)
+
+
+def assert_same_predictions(task, a, b):
+    """Same labels; boxes, scores, logits within float32 tolerance."""
     if task == 'det':
         from mmengine.structures import InstanceData
         found = [InstanceData(**{k: torch.from_numpy(run[k])
                                  for k in ('labels', 'scores', 'bboxes')})
-                 for run in (training, deploy)]
+                 for run in (a, b)]
         assert_same_detections(*found)
     elif task == 'seg':
-        scale = np.abs(training['logits']).max()
-        assert np.abs(training['logits'] - deploy['logits']).max() \
-            <= 1e-4 * scale
-        same = (training['labels'] == deploy['labels']).mean()
+        scale = np.abs(a['logits']).max()
+        assert np.abs(a['logits'] - b['logits']).max() <= 1e-4 * scale
+        same = (a['labels'] == b['labels']).mean()
         assert same > 0.999, same
     else:
-        np.testing.assert_allclose(deploy['scores'], training['scores'],
-                                   rtol=1e-4, atol=1e-6)
-        assert training['labels'][0] == deploy['labels'][0]
+        np.testing.assert_allclose(b['scores'], a['scores'], rtol=1e-4,
+                                   atol=1e-6)
+        assert a['labels'][0] == b['labels'][0]
 
 
 def test_published_checkpoint_loads_weights_only_without_allow_list(

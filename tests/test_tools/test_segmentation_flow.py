@@ -65,10 +65,16 @@ def test_reparameterized_model_gives_the_same_masks_and_miou(
              tmp_path / 'deploy', *opts)
     run_tool('tools/test.py', SEG, ckpt, '--deploy', '--work-dir',
              tmp_path / 'switched', *opts)
+    bf16 = run_tool('tools/test.py', SEG_DEPLOY, deploy, '--dtype', 'bf16',
+                    '--work-dir', tmp_path / 'bf16', *opts)
+    assert 'testing under bf16 autocast' in bf16.stdout + bf16.stderr
     trained_m = read_metrics(tmp_path / 'trained')
     for other in ('deploy', 'switched'):
         metrics = read_metrics(tmp_path / other)
         assert metrics['mIoU'] == pytest.approx(trained_m['mIoU'], abs=0.01)
+    # bfloat16 autocast on the CPU: close, not equal
+    assert read_metrics(tmp_path / 'bf16')['mIoU'] == pytest.approx(
+        trained_m['mIoU'], abs=2.0)
     # the masks themselves
     cfg = load_config(SEG, dict(test_dataloader=dict(dataset=dict(
         data_root=f'{shapes_data}/ade'))))

@@ -174,6 +174,14 @@ def depthwise_conv(x: Tensor,
     if torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad
                                     or (bias is not None
                                         and bias.requires_grad)):
+        if torch.is_autocast_enabled('cpu'):
+            # cast as autocast casts a conv's arguments (differentiably), so
+            # that the backward sees one dtype
+            dtype = torch.get_autocast_dtype('cpu')
+            x, weight = x.to(dtype), weight.to(dtype)
+            bias = None if bias is None else bias.to(dtype)
+            with torch.autocast('cpu', enabled=False):
+                return _DepthwiseConvFunction.apply(x, weight, bias, dilation)
         return _DepthwiseConvFunction.apply(x, weight, bias, dilation)
     return DEPTHWISE_SELECTOR(_key(x, weight, dilation), x, weight, bias,
                               dilation)

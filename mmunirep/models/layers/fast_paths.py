@@ -105,6 +105,16 @@ class PathSelector:
             best = min(best, time.perf_counter() - start)
         return best
 
+    def measure(self, args: Sequence) -> Dict[str, float]:
+        """Seconds each candidate takes on ``args`` (best of the repeats).
+
+        Returns:
+            dict[str, float]: Candidate name -> seconds.
+        """
+        with self._lock, torch.inference_mode():
+            return {name: self._time(fn, args)
+                    for name, fn in self.candidates.items()}
+
     def choose(self, key: Hashable, args: Sequence) -> str:
         """The candidate for ``key``, timing them on ``args`` the first time.
 
@@ -116,9 +126,7 @@ class PathSelector:
         choice = self.choices.get(key)
         if choice is not None:
             return choice
-        with self._lock, torch.inference_mode():
-            times = {name: self._time(fn, args)
-                     for name, fn in self.candidates.items()}
+        times = self.measure(args)
         choice = min(times, key=times.get)
         self.choices[key] = choice
         MMLogger.get_current_instance().debug(

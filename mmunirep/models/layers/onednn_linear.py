@@ -85,6 +85,12 @@ def linear_act(x: Tensor,
     Returns:
         Tensor: (..., C_out).
     """
+    if torch.is_autocast_enabled('cpu') and x.device.type == 'cpu':
+        # cast as autocast casts a Linear, so that the bfloat16 path below
+        # (which autocast does not see) runs in the autocast dtype
+        dtype = torch.get_autocast_dtype('cpu')
+        x, weight = x.to(dtype), weight.to(dtype)
+        bias = None if bias is None else bias.to(dtype)
     if uses_onednn(x) and weight.dtype == x.dtype:
         flat = x.reshape(-1, x.shape[-1])
         out = LINEAR_SELECTOR(_linear_key(flat, weight, gelu), flat, weight,
