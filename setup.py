@@ -1,7 +1,15 @@
 # Copyright (c) mmunirep contributors. All rights reserved.
-"""Install mmunirep. torch is left to the user (OpenMMLab convention) and
-checked when mmunirep is imported; `bash tools/setup_env.sh` installs the
-whole tested stack, including mmcv 2.1.0 built with its ops."""
+"""Install mmunirep.
+
+``pip install mmunirep`` installs only what mmunirep needs besides the
+OpenMMLab stack; ``pip install "mmunirep[mim]"`` (or ``mim install mmunirep``)
+adds mmcv, mmengine, mmdet, mmsegmentation and mmpretrain, as mmdet and mmyolo
+keep them under their ``mim`` extra: installing mmunirep into an environment
+with a working mmcv never rebuilds it. torch (>= 2.6) is left to the user, as
+OpenMMLab does; ``import mmunirep`` checks torch, mmcv and mmengine and says
+what to fix. ``bash tools/setup_env.sh`` installs the whole tested stack,
+including mmcv 2.1.0 built with its ops.
+"""
 import os
 import os.path as osp
 import shutil
@@ -10,23 +18,28 @@ import sys
 from setuptools import find_packages, setup
 
 HERE = osp.dirname(osp.abspath(__file__))
-MIM_ITEMS = ('configs', 'tools')
+#: Shipped inside the package as ``mmunirep/.mim/<item>``.
+MIM_ITEMS = ('configs', 'tools', 'model-index.yml')
 
-INSTALL_REQUIRES = [
-    'mmcv>=2.0.0,<2.2.0',
-    'mmengine>=0.8.0,<1.0.0',
-    'mmdet>=3.3.0,<3.4.0',
-    'mmsegmentation>=1.2.0,<1.3.0',
-    'mmpretrain>=1.2.0,<1.3.0',
-    # mmseg 1.2 imports its CLIP tokenizer (ftfy, regex) eagerly.
-    'ftfy',
-    'regex',
-    'numpy',
-    'packaging',
-    'pycocotools',
-]
+#: What ``import mmunirep`` needs besides torch and the ``mim`` extra.
+INSTALL_REQUIRES = ['numpy', 'packaging']
 EXTRAS_REQUIRE = {
-    'tests': ['pytest>=7', 'pytest-timeout'],
+    # the OpenMMLab stack (mmcv with its compiled ops for mmdet / mmseg)
+    'mim': [
+        'mmcv>=2.0.0,<2.2.0',
+        'mmengine>=0.8.0,<1.0.0',
+        'mmdet>=3.3.0,<3.4.0',
+        'mmsegmentation>=1.2.0,<1.3.0',
+        'mmpretrain>=1.2.0,<1.3.0',
+        # mmseg 1.2 imports its CLIP tokenizer (ftfy, regex) eagerly
+        'ftfy',
+        'regex',
+    ],
+    # modelindex parses model-index.yml as `mim search` does; scikit-image
+    # ships real photos (skimage/data) for the inferencer tests
+    'tests': ['pytest>=7', 'pytest-timeout', 'model-index', 'scikit-image'],
+    # ONNX export (torch's dynamo exporter needs onnxscript; --simplify
+    # uses onnxslim) and its runtime check
     'deploy': ['onnx', 'onnxruntime', 'onnxscript', 'onnxslim'],
 }
 
@@ -39,7 +52,8 @@ def read_version() -> str:
 
 
 def add_mim_extension() -> None:
-    """Ship configs/ and tools/ inside the package as ``mmunirep/.mim``.
+    """Ship configs/, tools/ and model-index.yml inside the package as
+    ``mmunirep/.mim``.
 
     Editable installs link them (edits show up at once); wheels and sdists
     copy them. This is the layout mmdet, mmseg and mmyolo use, so an
@@ -61,8 +75,10 @@ def add_mim_extension() -> None:
             shutil.rmtree(dst)
         if mode == 'symlink':
             os.symlink(osp.relpath(src, mim_path), dst)
-        else:
+        elif osp.isdir(src):
             shutil.copytree(src, dst)
+        else:
+            shutil.copyfile(src, dst)
 
 
 if __name__ == '__main__':
@@ -78,7 +94,8 @@ if __name__ == '__main__':
         long_description_content_type='text/markdown',
         license='Apache License 2.0',
         python_requires='>=3.8',
-        packages=find_packages(exclude=('configs', 'tools', 'tests')),
+        # mmunirep and its subpackages only: no top-level tests/configs/tools
+        packages=find_packages(include=('mmunirep', 'mmunirep.*')),
         include_package_data=True,
         install_requires=INSTALL_REQUIRES,
         extras_require=EXTRAS_REQUIRE,

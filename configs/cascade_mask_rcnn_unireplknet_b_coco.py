@@ -7,6 +7,8 @@ model = dict(
         drop_path_rate=0.6,
         init_cfg=dict(
             type='Pretrained',
-            checkpoint='checkpoints/unireplknet_b_in22k_pretrain.pth')),
+            checkpoint=(
+                'https://huggingface.co/DingXiaoH/UniRepLKNet/resolve/main/'
+                'unireplknet_b_in22k_pretrain.pth'))),
     neck=dict(in_channels=[128, 256, 512, 1024]))
 optim_wrapper = dict(paramwise_cfg=dict(decay_rate=0.8))

@@ -7,6 +7,8 @@ model = dict(
         drop_path_rate=0.5,
         init_cfg=dict(
             type='Pretrained',
-            checkpoint='checkpoints/unireplknet_s_in1k_224_acc83.91.pth')),
+            checkpoint=(
+                'https://huggingface.co/DingXiaoH/UniRepLKNet/resolve/main/'
+                'unireplknet_s_in1k_224_acc83.91.pth'))),
     neck=dict(in_channels=[96, 192, 384, 768]))
 optim_wrapper = dict(paramwise_cfg=dict(decay_rate=0.8))

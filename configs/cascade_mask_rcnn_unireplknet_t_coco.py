@@ -7,6 +7,8 @@ model = dict(
         drop_path_rate=0.3,
         init_cfg=dict(
             type='Pretrained',
-            checkpoint='checkpoints/unireplknet_t_in1k_224_acc83.21.pth')),
+            checkpoint=(
+                'https://huggingface.co/DingXiaoH/UniRepLKNet/resolve/main/'
+                'unireplknet_t_in1k_224_acc83.21.pth'))),
     neck=dict(in_channels=[80, 160, 320, 640]))
 optim_wrapper = dict(paramwise_cfg=dict(decay_rate=0.8))

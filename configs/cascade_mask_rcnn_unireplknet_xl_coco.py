@@ -7,6 +7,8 @@ model = dict(
         drop_path_rate=0.7,
         init_cfg=dict(
             type='Pretrained',
-            checkpoint='checkpoints/unireplknet_xl_in22k_pretrain.pth')),
+            checkpoint=(
+                'https://huggingface.co/DingXiaoH/UniRepLKNet/resolve/main/'
+                'unireplknet_xl_in22k_pretrain.pth'))),
     neck=dict(in_channels=[256, 512, 1024, 2048]))
 optim_wrapper = dict(paramwise_cfg=dict(decay_rate=0.7))

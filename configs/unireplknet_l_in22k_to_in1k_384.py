@@ -1,5 +1,6 @@
 # UniRepLKNet-L, ImageNet-22K pretrained, fine-tuned on 1K at 384: 87.9 top-1 in
-# the paper. Fine-tunes from checkpoints/unireplknet_l_in22k_pretrain.pth.
+# the paper. Fine-tunes from the authors' unireplknet_l_in22k_pretrain.pth
+# (fetched by URL and cached; tools/download_checkpoints.py pre-fetches it).
 _base_ = './_base_/unireplknet_in22k_to_in1k_384.py'
 
 model = dict(
@@ -8,7 +9,9 @@ model = dict(
         drop_path_rate=0.3,
         init_cfg=dict(
             type='Pretrained',
-            checkpoint='checkpoints/unireplknet_l_in22k_pretrain.pth')),
+            checkpoint=(
+                'https://huggingface.co/DingXiaoH/UniRepLKNet/resolve/main/'
+                'unireplknet_l_in22k_pretrain.pth'))),
     head=dict(in_channels=1536))
 max_epochs = 20
 param_scheduler = [

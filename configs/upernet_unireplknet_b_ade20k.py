@@ -8,8 +8,9 @@ model = dict(
         with_cp=True,
         init_cfg=dict(
             type='Pretrained',
-            checkpoint=
-            'checkpoints/unireplknet_b_in22k_to_in1k_384_acc87.40.pth')),
+            checkpoint=(
+                'https://huggingface.co/DingXiaoH/UniRepLKNet/resolve/main/'
+                'unireplknet_b_in22k_to_in1k_384_acc87.40.pth'))),
     decode_head=dict(in_channels=[128, 256, 512, 1024]),
     auxiliary_head=dict(in_channels=512))
 optim_wrapper = dict(paramwise_cfg=dict(decay_rate=0.9, num_layers=12))

@@ -8,8 +8,9 @@ model = dict(
         with_cp=True,
         init_cfg=dict(
             type='Pretrained',
-            checkpoint=
-            'checkpoints/unireplknet_l_in22k_to_in1k_384_acc87.88.pth')),
+            checkpoint=(
+                'https://huggingface.co/DingXiaoH/UniRepLKNet/resolve/main/'
+                'unireplknet_l_in22k_to_in1k_384_acc87.88.pth'))),
     decode_head=dict(in_channels=[192, 384, 768, 1536]),
     auxiliary_head=dict(in_channels=768))
 optim_wrapper = dict(paramwise_cfg=dict(decay_rate=0.85, num_layers=12))

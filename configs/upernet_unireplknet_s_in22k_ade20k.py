@@ -8,8 +8,9 @@ model = dict(
         with_cp=True,
         init_cfg=dict(
             type='Pretrained',
-            checkpoint=
-            'checkpoints/unireplknet_s_in22k_to_in1k_384_acc86.44.pth')),
+            checkpoint=(
+                'https://huggingface.co/DingXiaoH/UniRepLKNet/resolve/main/'
+                'unireplknet_s_in22k_to_in1k_384_acc86.44.pth'))),
     decode_head=dict(in_channels=[96, 192, 384, 768]),
     auxiliary_head=dict(in_channels=384))
 optim_wrapper = dict(paramwise_cfg=dict(decay_rate=0.9, num_layers=12))

@@ -9,8 +9,9 @@ model = dict(
         with_cp=False,
         init_cfg=dict(
             type='Pretrained',
-            checkpoint=
-            'checkpoints/unireplknet_t_in1k_224_acc83.21.pth')),
+            checkpoint=(
+                'https://huggingface.co/DingXiaoH/UniRepLKNet/resolve/main/'
+                'unireplknet_t_in1k_224_acc83.21.pth'))),
     decode_head=dict(in_channels=[80, 160, 320, 640]),
     auxiliary_head=dict(in_channels=320))
 optim_wrapper = dict(paramwise_cfg=dict(decay_rate=1.0, num_layers=9))

@@ -3,21 +3,31 @@
 
 The check names what is installed, what is needed and the command that fixes
 it, instead of letting a wrong mmcv surface later as an obscure error deep in
-mmdet or mmseg.
+mmdet or mmseg. An mmcv without compiled ops (``mmcv-lite``, or a GPU machine
+where the ops are not built yet) is enough for the backbone and for
+classification: importing mmunirep then only warns, and the detection and
+segmentation entry points (:func:`require_mmcv_ops`) refuse with the fix.
 """
 import importlib
 import importlib.util
+import warnings
 from typing import List, Optional
 
 from packaging.version import Version
 
 #: Supported ranges, ``[minimum, maximum)``. mmdet 3.3 and mmseg 1.2 refuse
-#: mmcv >= 2.2; ``torch.utils.checkpoint``'s ``context_fn`` needs torch 2.1.
+#: mmcv >= 2.2. torch 2.6: ``torch.serialization.add_safe_globals`` with
+#: ``(object, name)`` pairs (resuming MMEngine checkpoints), besides
+#: ``torch.is_autocast_enabled('cpu')`` (2.4) and
+#: ``torch.compiler.is_compiling`` (2.3).
 REQUIREMENTS = {
-    'torch': ('2.1.0', None),
+    'torch': ('2.6.0', None),
     'mmcv': ('2.0.0', '2.2.0'),
     'mmengine': ('0.8.0', '1.0.0'),
 }
+
+#: Tasks whose upstream packages import mmcv's compiled ops.
+TASKS_NEEDING_OPS = ('mmdet', 'mmseg')
 
 FIX_HINT = (
     'Fix: in the mmunirep repository run `bash tools/setup_env.sh`, which '
@@ -26,6 +36,11 @@ FIX_HINT = (
     '`MMCV_WITH_OPS=1 pip install --no-build-isolation "mmcv==2.1.0"` '
     '(with torch >= 2.14 the mmcv source needs -std=c++20; see README, '
     '"Installing by hand").')
+
+
+class MmcvOpsWarning(UserWarning):
+    """mmcv has no usable compiled ops: fine for the backbone and
+    classification, not for mmdet / mmseg."""
 
 
 class EnvironmentMismatchError(RuntimeError):
@@ -48,14 +63,12 @@ def _in_range(name: str, version: str) -> bool:
     return parsed >= Version(low) and (high is None or parsed < Version(high))
 
 
-def find_problems(versions: dict, mmcv_ops_error: Optional[str]) -> List[str]:
+def find_problems(versions: dict) -> List[str]:
     """List what is wrong with a set of installed versions.
 
     Args:
         versions (dict): Maps 'torch', 'mmcv' and 'mmengine' to the installed
             version string, or to None when the package is missing.
-        mmcv_ops_error (str, optional): Why mmcv's compiled ops could not be
-            loaded, or None when they load.
 
     Returns:
         list[str]: One human-readable line per problem; empty when all is well.
@@ -69,10 +82,6 @@ def find_problems(versions: dict, mmcv_ops_error: Optional[str]) -> List[str]:
         elif not _in_range(name, version):
             problems.append(f'{name} {version} is installed, but mmunirep '
                             f'needs {_range_text(name)}.')
-    if versions.get('mmcv') is not None and mmcv_ops_error:
-        problems.append(f'mmcv {versions["mmcv"]} has no usable compiled ops '
-                        f'({mmcv_ops_error}); mmdet and mmseg need them '
-                        '(nms, roi_align, ...).')
     return problems
 
 
@@ -84,9 +93,10 @@ def _installed_version(name: str) -> Optional[str]:
     return getattr(module, '__version__', '0')
 
 
-def _mmcv_ops_error() -> Optional[str]:
+def mmcv_ops_error() -> Optional[str]:
+    """Why mmcv's compiled ops cannot be used, or None when they load."""
     if importlib.util.find_spec('mmcv') is None:
-        return None
+        return 'mmcv is not installed'
     if importlib.util.find_spec('mmcv._ext') is None:
         return 'mmcv._ext is missing: this is an mmcv build without ops'
     try:
@@ -98,15 +108,44 @@ def _mmcv_ops_error() -> Optional[str]:
 
 
 def check_environment() -> None:
-    """Raise :class:`EnvironmentMismatchError` if the stack cannot run us."""
+    """Raise :class:`EnvironmentMismatchError` if the stack cannot run us;
+    warn (:class:`MmcvOpsWarning`) if mmcv has no usable compiled ops."""
     versions = {
         name: _installed_version(name)
         for name in ('torch', 'mmcv', 'mmengine')
     }
-    ops_error = _mmcv_ops_error() if versions['torch'] else None
-    problems = find_problems(versions, ops_error)
+    problems = find_problems(versions)
     if problems:
         lines = '\n'.join(f'  - {problem}' for problem in problems)
         raise EnvironmentMismatchError(
             'mmunirep cannot run with the installed packages:\n'
             f'{lines}\n{FIX_HINT}')
+    ops_error = mmcv_ops_error()
+    if ops_error:
+        warnings.warn(
+            MmcvOpsWarning(
+                f'mmcv {versions["mmcv"]} has no usable compiled ops '
+                f'({ops_error}). The UniRepLKNet backbone and '
+                'classification (mmpretrain) work without them; detection '
+                '(mmdet) and segmentation (mmseg) need them. ' + FIX_HINT),
+            stacklevel=2)
+
+
+def require_mmcv_ops(task: str) -> None:
+    """Refuse, with the fix, to run a task whose package needs mmcv's ops.
+
+    Args:
+        task (str): The config's default scope: 'mmdet', 'mmseg' or
+            'mmpretrain' (which needs no ops).
+
+    Raises:
+        EnvironmentMismatchError: ``task`` needs the ops and they do not load.
+    """
+    if task not in TASKS_NEEDING_OPS:
+        return
+    ops_error = mmcv_ops_error()
+    if ops_error:
+        raise EnvironmentMismatchError(
+            f'{task} needs mmcv\'s compiled ops (nms, roi_align, deformable '
+            f'attention, ...), but {ops_error}. The backbone and '
+            f'classification configs run without them. {FIX_HINT}')

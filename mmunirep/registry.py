@@ -26,6 +26,7 @@ OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
     locations=['mmunirep.engine.optimizers'])
 
-#: Runner hooks (``mmunirep.SwitchToDeployHook``).
+#: Runner hooks (``mmunirep.AtomicCheckpointHook``,
+#: ``mmunirep.StrictCheckpointLoadHook``, ``mmunirep.SwitchToDeployHook``).
 HOOKS = Registry(
     'hook', parent=MMENGINE_HOOKS, locations=['mmunirep.engine.hooks'])

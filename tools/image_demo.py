@@ -15,10 +15,9 @@ import os
 import os.path as osp
 
 import mmunirep  # noqa: F401  (environment check, checkpoint allow-list)
-from mmengine.config import DictAction
-
 from mmunirep.apis import (build_model, build_test_pipeline, draw_prediction,
                            load_config, load_dataset_meta, predict)
+from mmunirep.apis.cli import add_cfg_options_arguments, report_user_errors
 from mmunirep.utils import IMAGE_SUFFIXES, image_files
 
 
@@ -37,8 +36,7 @@ def parse_args():
                         help='draw small images enlarged to at least this '
                         'width (e.g. 512); 0 keeps their size')
     parser.add_argument('--device', default='cpu')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value')
+    add_cfg_options_arguments(parser)
     return parser.parse_args()
 
 
@@ -57,11 +55,10 @@ def list_images(path: str) -> list:
 def main():
     args = parse_args()
     images = list_images(args.images)
-    cfg = load_config(args.config, args.cfg_options)
-    if cfg.model.get('backbone', {}).get('init_cfg') is not None:
-        cfg.model.backbone.init_cfg = None
-    model = build_model(cfg, args.checkpoint, deploy=args.deploy,
-                        device=args.device)
+    with report_user_errors():
+        cfg = load_config(args.config, args.cfg_options, args.strict_options)
+        model = build_model(cfg, args.checkpoint, deploy=args.deploy,
+                            device=args.device)
     pipeline = build_test_pipeline(cfg)
     dataset_meta = load_dataset_meta(model, cfg)
     os.makedirs(args.out_dir, exist_ok=True)

@@ -25,6 +25,12 @@ The same scenes are written in two layouts under ``--out``:
 the arguments and a hash of the content, so a second run with the same
 arguments returns at once (``--force`` regenerates).
 
+Generating replaces ``ade/`` and ``coco/`` under ``--out``, the standard
+OpenMMLab locations of real datasets, so the tool marks the folders it makes
+(:data:`MARKER`) and refuses a non-empty ``--out`` it did not make (say,
+``--out data`` holding a real ADE20K / COCO tree) unless ``--overwrite`` is
+given.
+
 Generation is deterministic: every image draws from its own RNG seeded with
 ``(seed, split, index)``, so the same seed gives byte-identical files and an
 image does not depend on how many images are generated.
@@ -37,6 +43,7 @@ import argparse
 import colorsys
 import hashlib
 import json
+import os
 import shutil
 import sys
 import time
@@ -63,6 +70,11 @@ BACKGROUND_LABEL = 1
 MIN_AREA = 30
 #: Bump when the generated content changes, to invalidate old datasets.
 FORMAT_VERSION = 1
+#: Written into ``--out`` before anything else: this tool made the folder
+#: and may replace what it wrote there.
+MARKER = '.mmunirep_demo_data'
+#: What the tool writes under ``--out`` (and replaces on regeneration).
+OUTPUTS = ('ade', 'coco', 'classes.json', 'meta.json')
 
 JPEG_QUALITY = 95
 #: (name, ADE20K folder, COCO folder) of each split, in seeding order.
@@ -105,6 +117,10 @@ def parse_args(argv=None):
     parser.add_argument('--seed', type=int, default=0, help='random seed')
     parser.add_argument('--force', action='store_true',
                         help='regenerate even if the output is up to date')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='write into a non-empty --out this tool did not '
+                        'make, replacing its ade/, coco/, classes.json and '
+                        'meta.json (other files are kept)')
     args = parser.parse_args(argv)
     if min(args.width, args.height) < 32:
         parser.error('--width and --height must be at least 32')
@@ -492,6 +508,35 @@ def is_up_to_date(out, args):
         return False
 
 
+def made_by_this_tool(out):
+    """Whether ``out`` holds the marker, or an intact dataset of a version
+    that wrote none (its ``meta.json`` hash matches the content)."""
+    if (out / MARKER).is_file():
+        return True
+    try:
+        meta = json.loads((out / 'meta.json').read_text())
+        return meta['content_hash'] == content_hash(out)
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def destination_problem(out, overwrite):
+    """Why generating into ``out`` could destroy data, or None."""
+    if not out.exists():
+        return None
+    if not out.is_dir():
+        return f'--out {out} is a file, not a folder'
+    entries = sorted(os.listdir(out))
+    if not entries or overwrite or made_by_this_tool(out):
+        return None
+    shown = ', '.join(entries[:5]) + (', ...' if len(entries) > 5 else '')
+    return (f'--out {out} is not empty ({shown}) and was not made by this '
+            f'tool: generating would replace {out / "ade"} and '
+            f'{out / "coco"} (the standard ADE20K / COCO locations). Choose '
+            'an empty or new folder (e.g. --out data/demo), or pass '
+            '--overwrite to replace those in this one')
+
+
 def generate(args):
     """Write the dataset described by ``args`` (replacing an old one).
 
@@ -499,10 +544,13 @@ def generate(args):
         tuple[int, int]: Number of images and of COCO annotations written.
     """
     out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text(
+        'Made by tools/make_demo_data.py, which may replace '
+        f'{", ".join(OUTPUTS)} here.\n')
     (out / 'meta.json').unlink(missing_ok=True)
     for sub in ('ade', 'coco'):
         shutil.rmtree(out / sub, ignore_errors=True)
-    out.mkdir(parents=True, exist_ok=True)
     num_annotations = sum(
         write_split(out, split_index, count, args)
         for split_index, count in enumerate((args.num_train, args.num_val)))
@@ -519,6 +567,9 @@ def generate(args):
 def main(argv=None):
     """Command-line entry point."""
     args = parse_args(argv)
+    problem = destination_problem(Path(args.out), args.overwrite)
+    if problem:
+        sys.exit(f'error: {problem}')
     if not args.force and is_up_to_date(Path(args.out), args):
         print(f'{args.out} is up to date (same arguments and content); '
               'use --force to regenerate')

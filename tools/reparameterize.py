@@ -15,20 +15,19 @@ Checkpoints written with EMA (mmengine's EMAHook) hold the averaged weights in
 ``state_dict`` and the raw ones in ``ema_state_dict``: the averaged weights
 are converted by default, ``--raw-weights`` converts the raw ones. ``meta``
 is kept; optimizer, scheduler and message-hub state are dropped.
+
+OUT is written atomically (a temporary file renamed when complete) and must
+not be CHECKPOINT, by name or through a symbolic or hard link.
 """
 import argparse
 import os.path as osp
-import sys
 
 import mmunirep  # noqa: F401  (environment check, checkpoint allow-list)
-import torch
-from mmengine.config import DictAction
-from mmengine.runner import save_checkpoint
-from mmengine.runner.checkpoint import CheckpointLoader
-
-from mmunirep.apis import build_model, load_config
-from mmunirep.models import reparameterize_model
-from mmunirep.utils import compare_state_dicts
+from mmunirep.apis.cli import add_cfg_options_arguments, report_user_errors
+from mmunirep.apis.deploy_conversion import (inference_weights,
+                                             reparameterized_model)
+from mmunirep.utils import (atomic_torch_save, check_output_path,
+                            read_checkpoint)
 
 
 def parse_args():
@@ -39,71 +38,33 @@ def parse_args():
     parser.add_argument('--raw-weights', action='store_true',
                         help='convert the raw (not EMA) weights of a '
                         'checkpoint written with EMA')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value')
+    add_cfg_options_arguments(parser)
     return parser.parse_args()
-
-
-def select_state_dict(checkpoint: dict, raw_weights: bool) -> tuple:
-    """The weights to convert and a description of where they came from."""
-    if 'state_dict' not in checkpoint:
-        return checkpoint, 'plain state dict'
-    if 'ema_state_dict' not in checkpoint:
-        if raw_weights:
-            print('note: the checkpoint has no EMA state; --raw-weights has '
-                  'nothing to choose', file=sys.stderr)
-        return checkpoint['state_dict'], 'state_dict (no EMA)'
-    if not raw_weights:
-        return checkpoint['state_dict'], 'EMA weights'
-    raw = {k[len('module.'):]: v
-           for k, v in checkpoint['ema_state_dict'].items()
-           if k.startswith('module.')}
-    return raw, 'raw weights (ema_state_dict)'
-
-
-def check_match(model: torch.nn.Module, state: dict, config: str,
-                checkpoint: str) -> None:
-    """Raise a clear error when the checkpoint does not fit the config."""
-    diff = compare_state_dicts(model.state_dict(), state)
-    if not diff:
-        return
-    hint = ' Use the config the checkpoint was trained with.'
-    if any('dil_conv' in k or 'origin_bn' in k for k in diff.missing):
-        hint = (' The checkpoint looks re-parameterized already: use it with '
-                'the deploy config directly.')
-    raise SystemExit(f'error: {checkpoint} does not match {config}: '
-                     f'{diff.describe()}.{hint}')
 
 
 def main():
     args = parse_args()
-    if osp.abspath(args.out) == osp.abspath(args.checkpoint):
-        raise SystemExit('error: OUT must differ from CHECKPOINT (the '
-                         'training checkpoint is kept)')
-    cfg = load_config(args.config, args.cfg_options)
-    if cfg.model.get('backbone', {}).get('deploy'):
-        raise SystemExit(f'error: {args.config} already builds the inference '
-                         'structure; pass the training config')
-    if cfg.model.get('backbone', {}).get('init_cfg') is not None:
-        cfg.model.backbone.init_cfg = None
-    model = build_model(cfg)
-    checkpoint = CheckpointLoader.load_checkpoint(args.checkpoint,
-                                                  map_location='cpu')
-    state, source = select_state_dict(checkpoint, args.raw_weights)
-    check_match(model, state, args.config, args.checkpoint)
-    model.load_state_dict(state, strict=True)
-    before = sum(p.numel() for p in model.parameters())
-    if reparameterize_model(model) == 0:
-        raise SystemExit(f'error: nothing in {args.config} can be '
-                         're-parameterized')
+    with report_user_errors():
+        check_output_path(args.out, [args.checkpoint])
+        checkpoint = read_checkpoint(args.checkpoint)
+        state, source = inference_weights(checkpoint, args.raw_weights)
+        before = sum(v.numel() for k, v in state.items()
+                     if not k.endswith(('running_mean', 'running_var',
+                                        'num_batches_tracked')))
+        try:
+            model = reparameterized_model(args.config, state,
+                                          args.checkpoint, args.cfg_options,
+                                          args.strict_options)
+        except ValueError as err:  # a deploy config, or nothing to convert
+            raise SystemExit(f'error: {err}') from None
     after = sum(p.numel() for p in model.parameters())
     meta = dict(checkpoint.get('meta', {})) if 'state_dict' in checkpoint \
         else {}
     meta['reparameterized'] = dict(
         source=osp.abspath(args.checkpoint), weights=source,
         config=args.config)
-    save_checkpoint({'meta': meta, 'state_dict': model.state_dict()},
-                    args.out)
+    atomic_torch_save({'meta': meta, 'state_dict': model.state_dict()},
+                      args.out)
     print(f'{args.checkpoint} ({source}, {before / 1e6:.2f}M params) -> '
           f'{args.out} (inference structure, {after / 1e6:.2f}M params)')
 

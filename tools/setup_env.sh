@@ -9,8 +9,9 @@
 #   3. build mmcv 2.1.0 with its C++ ops from the source archive (C++20 when the torch
 #      headers need it; CUDA ops when nvcc and a GPU are present), keep the wheel in a
 #      cache keyed by mmcv, torch, CUDA/CPU and Python, and install from that cache;
-#   4. install mmengine, mmdet, mmsegmentation, mmpretrain (pinned in
-#      requirements/constraints.txt) and mmunirep itself, editable, with its test tools.
+#   4. install mmunirep itself, editable, with its extras `mim` (mmengine, mmdet,
+#      mmsegmentation, mmpretrain; pinned in requirements/constraints.txt; the mmcv of
+#      step 3 satisfies its mmcv range, so nothing rebuilds it), `tests` and `deploy`.
 #
 # Environment knobs:
 #   MMUNIREP_VENV        venv path (default <repo>/.venv)
@@ -165,8 +166,8 @@ else
 fi
 
 # ---------------------------------------------------------------- 4. OpenMMLab + mmunirep
-say "installing mmengine, mmdet, mmsegmentation, mmpretrain and mmunirep (editable, with test tools)"
-"${PIP[@]}" install -q -c "$CONSTRAINTS" --no-build-isolation -e "$ROOT[tests]"
+say "installing mmunirep (editable) with mmengine, mmdet, mmsegmentation, mmpretrain, test and deploy tools"
+"${PIP[@]}" install -q -c "$CONSTRAINTS" --no-build-isolation -e "$ROOT[mim,tests,deploy]"
 "$PY" -c 'import mmunirep, mmdet, mmseg, mmpretrain' \
   || die "the stack is installed but does not import (see the message above)"
 inputs_hash >"$STAMP"

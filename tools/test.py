@@ -7,7 +7,11 @@
 
 ``--deploy`` loads a training-structure checkpoint and re-parameterizes the
 model before testing; a checkpoint converted by tools/reparameterize.py goes
-with the matching configs/deploy/ config instead. The metrics are also
+with the matching configs/deploy/ config instead. Loading is strict and
+structure-aware (mmunirep.StrictCheckpointLoadHook): a training checkpoint
+under a deploy config is re-parameterized on the fly, a deploy checkpoint
+under a training config is refused with the config to use, and any other key
+mismatch is an error; nothing is evaluated then. The metrics are also
 written to WORK_DIR/test_metrics.json.
 """
 import argparse
@@ -19,9 +23,14 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmunirep.apis import (adapt_distributed_to_cpu, add_deploy_hook,
-                           add_results_dump, enable_tta, enable_visualization,
+                           add_results_dump, add_strict_load_hook, enable_tta,
+                           enable_test_precision, enable_visualization,
                            load_config, set_work_dir)
-from mmunirep.apis.cli import add_runner_arguments, export_local_rank
+from mmunirep.apis.cli import (add_runner_arguments, export_local_rank,
+                               report_user_errors)
+from mmunirep.apis.dataset_check import name_bad_annotation_files
+from mmunirep.env_check import require_mmcv_ops
+from mmunirep.utils import check_checkpoint_file
 
 
 def parse_args():
@@ -39,6 +48,10 @@ def parse_args():
                         help='seconds per image with --show')
     parser.add_argument('--tta', action='store_true',
                         help='test-time augmentation (multi-scale + flip)')
+    parser.add_argument('--dtype', default='fp32',
+                        choices=['fp32', 'bf16', 'fp16'],
+                        help='inference precision: bf16 / fp16 autocast '
+                        '(bf16 on the CPU, either on a GPU)')
     parser.add_argument('--deploy', action='store_true',
                         help='re-parameterize the model after loading a '
                         'training-structure checkpoint')
@@ -50,13 +63,15 @@ def parse_args():
 
 def main():
     args = parse_args()
-    cfg = load_config(args.config, args.cfg_options)
+    with report_user_errors():
+        check_checkpoint_file(args.checkpoint)
+        cfg = load_config(args.config, args.cfg_options, args.strict_options)
+        # mmdet / mmseg need mmcv's compiled ops (any other scope runs)
+        require_mmcv_ops(cfg.get('default_scope'))
     cfg.launcher = args.launcher
     set_work_dir(cfg, args.work_dir, args.config)
     cfg.load_from = args.checkpoint
-    # the checkpoint holds every weight: do not load ImageNet weights first
-    if cfg.model.get('backbone', {}).get('init_cfg') is not None:
-        cfg.model.backbone.init_cfg = None
+    add_strict_load_hook(cfg)
     enable_visualization(cfg, args.show, args.show_dir, args.wait_time)
     if args.tta:
         enable_tta(cfg)
@@ -64,15 +79,19 @@ def main():
         add_results_dump(cfg, args.out)
     if args.deploy:
         add_deploy_hook(cfg)
+    with report_user_errors():
+        enable_test_precision(cfg, args.dtype)
     adapt_distributed_to_cpu(cfg, args.launcher)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
         else RUNNERS.build(cfg)
-    metrics = runner.test()
+    with report_user_errors(), name_bad_annotation_files(cfg, runner):
+        metrics = runner.test()
     if runner.rank == 0:
         # the numbers, machine-readable, next to the logs
         path = osp.join(cfg.work_dir, 'test_metrics.json')
         dump(dict(config=args.config, checkpoint=args.checkpoint,
-                  deploy=args.deploy, tta=args.tta, metrics=metrics), path)
+                  deploy=args.deploy, tta=args.tta, dtype=args.dtype,
+                  metrics=metrics), path)
         runner.logger.info(f'metrics written to {path}')
 
 

@@ -1,8 +1,9 @@
 # Cascade Mask R-CNN + UniRepLKNet on COCO, 3x schedule with DETR-style
 # multi-scale / crop augmentation: the shared recipe of the paper, written
 # like mmdet's own ConvNeXt Cascade Mask R-CNN configs. Leaf configs set the
-# arch, drop path, layer decay, EMA and the ImageNet checkpoint (read from
-# checkpoints/ under the working directory; override with
+# arch, drop path, layer decay, EMA and the ImageNet checkpoint (the authors'
+# file by its Hugging Face URL, downloaded once into the torch hub cache;
+# tools/download_checkpoints.py pre-fetches it; a local file instead:
 # --cfg-options model.backbone.init_cfg.checkpoint=PATH).
 #
 # Batch 16 = 8 GPUs x 2 images; on N GPUs use `--auto-scale-lr`.
@@ -12,6 +13,13 @@ _base_ = [
     'mmdet::_base_/schedules/schedule_1x.py',
     'mmdet::_base_/default_runtime.py',
 ]
+
+# Import mmunirep as soon as the config is read. Building needs nothing (the
+# registry resolves `mmunirep.X` by itself), but MMEngine's inferencers
+# (DetInferencer, MMSegInferencer, ImageClassificationInferencer) load the
+# checkpoint before they build the model: the import lets torch >= 2.6 load
+# our training checkpoints (mmunirep allow-lists MMEngine's checkpoint types).
+custom_imports = dict(imports=['mmunirep'], allow_failed_imports=False)
 
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 
@@ -112,9 +120,10 @@ optim_wrapper = dict(
     constructor='mmunirep.UniRepLKNetLayerDecayConstructor',
     paramwise_cfg=dict(decay_rate=0.8, decay_type='layer_wise', num_layers=12))
 
+# crash-safe checkpoints: a kill during a save never loses the last one
 default_hooks = dict(
     checkpoint=dict(
-        type='CheckpointHook',
+        type='mmunirep.AtomicCheckpointHook',
         interval=1,
         max_keep_ckpts=5,
         save_best='coco/bbox_mAP',

@@ -13,6 +13,13 @@ _base_ = [
     'mmpretrain::_base_/default_runtime.py',
 ]
 
+# Import mmunirep as soon as the config is read. Building needs nothing (the
+# registry resolves `mmunirep.X` by itself), but MMEngine's inferencers
+# (DetInferencer, MMSegInferencer, ImageClassificationInferencer) load the
+# checkpoint before they build the model: the import lets torch >= 2.6 load
+# our training checkpoints (mmunirep allow-lists MMEngine's checkpoint types).
+custom_imports = dict(imports=['mmunirep'], allow_failed_imports=False)
+
 model = dict(
     type='ImageClassifier',
     backbone=dict(
@@ -53,3 +60,5 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=True, begin=5)
 ]
 auto_scale_lr = dict(base_batch_size=4096)
+# crash-safe checkpoints: a kill during a save never loses the last one
+default_hooks = dict(checkpoint=dict(type='mmunirep.AtomicCheckpointHook'))

@@ -1,8 +1,10 @@
 # UperNet + UniRepLKNet on ADE20K, 512x512 crops, 160k iterations: the shared
 # recipe of the paper. Leaf configs set the arch, drop path, gradient
-# checkpointing, layer decay and the ImageNet checkpoint, which they read from
-# checkpoints/ under the working directory (README, "Checkpoints"); override
-# with --cfg-options model.backbone.init_cfg.checkpoint=PATH.
+# checkpointing, layer decay and the ImageNet checkpoint: the authors' file by
+# its Hugging Face URL, which MMEngine downloads once into the torch hub cache
+# (tools/download_checkpoints.py fills that cache for nodes without internet;
+# README, "Checkpoints"); a local file instead:
+# --cfg-options model.backbone.init_cfg.checkpoint=PATH.
 #
 # Batch 16 = 8 GPUs x 2 images. On another GPU count N keep the recipe with
 # `--auto-scale-lr` (lr scaled by 2N / 16), or keep lr and set
@@ -13,6 +15,13 @@ _base_ = [
     'mmseg::_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_160k.py',
 ]
+
+# Import mmunirep as soon as the config is read. Building needs nothing (the
+# registry resolves `mmunirep.X` by itself), but MMEngine's inferencers
+# (DetInferencer, MMSegInferencer, ImageClassificationInferencer) load the
+# checkpoint before they build the model: the import lets torch >= 2.6 load
+# our training checkpoints (mmunirep allow-lists MMEngine's checkpoint types).
+custom_imports = dict(imports=['mmunirep'], allow_failed_imports=False)
 
 crop_size = (512, 512)
 norm_cfg = dict(type='SyncBN', requires_grad=True)
@@ -90,9 +99,10 @@ param_scheduler = [
         end=160000),
 ]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=160000, val_interval=4000)
+# crash-safe checkpoints: a kill during a save never loses the last one
 default_hooks = dict(
     checkpoint=dict(
-        type='CheckpointHook',
+        type='mmunirep.AtomicCheckpointHook',
         by_epoch=False,
         interval=4000,
         max_keep_ckpts=3,

@@ -1,18 +1,50 @@
 # Copyright (c) mmunirep contributors. All rights reserved.
-"""Command-line arguments every runner tool shares."""
+"""Command-line arguments and error reporting every tool shares."""
 import argparse
+import contextlib
 import os
 
 from mmengine.config import DictAction
 
+from mmunirep.utils import CheckpointError, OutputPathError
+from .config_options import ConfigOptionError
+from .dataset_check import DatasetCheckError
 
-def add_runner_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--cfg-options``, ``--launcher`` and ``--local-rank/--local_rank``,
-    as mmdet / mmseg / mmpretrain's tools define them."""
+#: Errors caused by what the user passed (files, options, data); tools
+#: report them as ``error: <message>`` with exit status 1, no traceback.
+USER_ERRORS = (FileNotFoundError, CheckpointError, OutputPathError,
+               ConfigOptionError, DatasetCheckError)
+
+
+@contextlib.contextmanager
+def report_user_errors():
+    """Turn :data:`USER_ERRORS` raised in the block into ``SystemExit``
+    with the message (exit status 1)."""
+    try:
+        yield
+    except USER_ERRORS as err:
+        raise SystemExit(f'error: {err}') from None
+
+
+def add_cfg_options_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--cfg-options`` (as mmdet / mmseg / mmpretrain's tools define it)
+    and ``--strict-options``."""
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override settings in the config, key=value (e.g. '
-        'model.backbone.init_cfg=None)')
+        'model.backbone.init_cfg=None); a key that adds a new top-level or '
+        'second-level key gets a warning with the nearest existing keys')
+    parser.add_argument(
+        '--strict-options', action='store_true',
+        help='refuse --cfg-options keys that are not in the config (typos) '
+        'instead of warning')
+
+
+def add_runner_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--cfg-options`` / ``--strict-options``, ``--launcher`` and
+    ``--local-rank/--local_rank``, as mmdet / mmseg / mmpretrain's tools
+    define them."""
+    add_cfg_options_arguments(parser)
     parser.add_argument('--launcher',
                         choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')

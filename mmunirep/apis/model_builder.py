@@ -6,16 +6,32 @@ from mmengine.config import Config, DictAction  # noqa: F401 (re-export)
 from mmengine.logging import MMLogger
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import MODELS, init_default_scope
-from mmengine.runner import load_checkpoint
 from torch import nn
 
+from mmunirep.env_check import require_mmcv_ops
+from mmunirep.models.strict_loading import load_checkpoint_strict
 from mmunirep.models.utils import reparameterize_model
+from .config_options import check_cfg_options
 
 
-def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
-    """Read a config and apply ``--cfg-options`` overrides."""
+def load_config(path: str,
+                cfg_options: Optional[dict] = None,
+                strict_options: bool = False) -> Config:
+    """Read a config and apply ``--cfg-options`` overrides.
+
+    Args:
+        path (str): The config file.
+        cfg_options (dict, optional): Overrides, ``{'a.b': value}``.
+        strict_options (bool): Refuse overrides that add a top-level or
+            second-level key the config does not have (otherwise: a
+            warning with the nearest keys). Defaults to False.
+
+    Returns:
+        Config: The config.
+    """
     cfg = Config.fromfile(path)
     if cfg_options:
+        check_cfg_options(cfg, cfg_options, strict_options)
         cfg.merge_from_dict(cfg_options)
     return cfg
 
@@ -30,6 +46,18 @@ def task_of(cfg: Config) -> str:
     return scope
 
 
+def runnable_task_of(cfg: Config) -> str:
+    """:func:`task_of`, after checking that the installed mmcv can run it
+    (mmdet and mmseg need mmcv's compiled ops; mmpretrain does not).
+
+    Raises:
+        EnvironmentMismatchError: The task needs ops that do not load.
+    """
+    task = task_of(cfg)
+    require_mmcv_ops(task)
+    return task
+
+
 def build_model(cfg: Config,
                 checkpoint: Optional[str] = None,
                 deploy: bool = False,
@@ -37,7 +65,13 @@ def build_model(cfg: Config,
                 pretrained: bool = False) -> nn.Module:
     """Build ``cfg.model`` in eval mode, optionally load and re-parameterize.
 
-    SyncBN is reverted to BN (no process group outside the Runner).
+    SyncBN is reverted to BN (no process group outside the Runner). The
+    checkpoint is loaded by
+    :func:`mmunirep.models.strict_loading.load_checkpoint_strict`: a
+    training-structure checkpoint under a deploy config is re-parameterized
+    on the fly, an inference-structure checkpoint under a training config
+    (with or without ``deploy``) is refused naming the deploy config, and
+    any other key mismatch is an error.
 
     Args:
         cfg (Config): A full config (its ``default_scope`` is used).
@@ -52,17 +86,12 @@ def build_model(cfg: Config,
     Returns:
         nn.Module: The model.
     """
-    init_default_scope(task_of(cfg))
+    init_default_scope(runnable_task_of(cfg))
     model = revert_sync_batchnorm(MODELS.build(cfg.model))
     if pretrained:
         model.init_weights()
     if checkpoint is not None:
-        checkpoint_data = load_checkpoint(
-            model, checkpoint, map_location='cpu', strict=True)
-        meta = checkpoint_data.get('meta', {}) if isinstance(
-            checkpoint_data, dict) else {}
-        if 'dataset_meta' in meta:
-            model.dataset_meta = meta['dataset_meta']
+        load_checkpoint_strict(model, checkpoint, cfg.filename)
     if deploy:
         if reparameterize_model(model) == 0:
             MMLogger.get_current_instance().warning(

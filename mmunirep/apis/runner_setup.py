@@ -14,7 +14,9 @@ import torch.distributed as dist
 from mmengine.config import Config, ConfigDict
 from mmengine.logging import print_log
 
+from mmunirep.utils.checkpoint_file import CheckpointError
 from .model_builder import task_of
+from .resume import find_resumable_checkpoint, read_resume_point
 
 #: The visualization hook and test-result dump of each task.
 VIS_HOOK_OUT_KEY = dict(mmdet='test_out_dir', mmseg=None,
@@ -57,13 +59,36 @@ def enable_auto_scale_lr(cfg: Config) -> None:
 
 
 def set_resume(cfg: Config, resume: Optional[str]) -> None:
-    """``--resume`` (latest checkpoint in the work dir) or ``--resume PATH``."""
-    if resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
-    elif resume is not None:
-        cfg.resume = True
+    """``--resume`` (the newest complete checkpoint of the work dir) or
+    ``--resume PATH``.
+
+    Without a path, missing and partial files are skipped (each with a
+    warning; see :func:`~mmunirep.apis.resume.find_resumable_checkpoint`);
+    with none left, training starts from the beginning and says so.
+
+    Raises:
+        CheckpointError: ``PATH`` is not a complete training checkpoint.
+    """
+    if resume is None:
+        return
+    cfg.resume = True
+    if resume != 'auto':
+        _, problem = read_resume_point(resume)
+        if problem is not None:
+            raise CheckpointError(f'--resume {resume}: {problem}')
         cfg.load_from = resume
+        return
+    path, skipped = find_resumable_checkpoint(cfg.work_dir)
+    for reason in skipped:
+        print_log(f'--resume: skipped {reason}', logger='current', level=30)
+    cfg.load_from = path
+    if path is None:
+        cfg.resume = False
+        print_log(f'--resume: no complete checkpoint in {cfg.work_dir}; '
+                  'training starts from the beginning', logger='current',
+                  level=30 if skipped else 20)
+    else:
+        print_log(f'--resume: continuing from {path}', logger='current')
 
 
 def _replace_sync_bn(node) -> int:
@@ -166,8 +191,39 @@ def add_results_dump(cfg: Config, out: str) -> None:
         evaluator, (list, tuple)) else [evaluator, dump]
 
 
+def add_custom_hook(cfg: Config, hook_type: str) -> None:
+    """Append ``dict(type=hook_type)`` to the config's custom hooks."""
+    hooks = list(cfg.get('custom_hooks', []))
+    hooks.append(dict(type=hook_type))
+    cfg.custom_hooks = hooks
+
+
 def add_deploy_hook(cfg: Config) -> None:
     """``--deploy``: re-parameterize after loading, before testing."""
-    hooks = list(cfg.get('custom_hooks', []))
-    hooks.append(dict(type='mmunirep.SwitchToDeployHook'))
-    cfg.custom_hooks = hooks
+    add_custom_hook(cfg, 'mmunirep.SwitchToDeployHook')
+
+
+def add_strict_load_hook(cfg: Config) -> None:
+    """Load ``load_from`` strictly, structure-aware
+    (:class:`~mmunirep.engine.StrictCheckpointLoadHook`)."""
+    add_custom_hook(cfg, 'mmunirep.StrictCheckpointLoadHook')
+
+
+def enable_test_precision(cfg: Config, dtype: str) -> None:
+    """``--dtype bf16|fp16``: test under autocast (MMEngine's ``fp16`` test
+    loop flag; bfloat16 on the CPU, float16 or bfloat16 on a GPU).
+
+    Raises:
+        ValueError: float16 without a GPU.
+    """
+    if dtype == 'fp32':
+        return
+    on_gpu = torch.cuda.is_available()
+    if dtype == 'fp16' and not on_gpu:
+        raise ValueError('--dtype fp16 needs a GPU; on the CPU use --dtype '
+                         'bf16 (fast on CPUs with AVX-512 BF16 or AMX)')
+    if dtype == 'bf16' and on_gpu:
+        torch.set_autocast_dtype('cuda', torch.bfloat16)
+    cfg.test_cfg = cfg.get('test_cfg') or ConfigDict()
+    cfg.test_cfg.fp16 = True
+    print_log(f'testing under {dtype} autocast', logger='current')

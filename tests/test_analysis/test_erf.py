@@ -14,7 +14,7 @@ from mmunirep.analysis.erf import (area_ratios, compute_erf,
                                    stage_modules)
 from mmunirep.analysis.erf_models import mmpretrain_model_name
 from mmunirep.models import UniRepLKNet
-from tests.helpers import randomize_for_fusion
+from mmunirep.testing import randomize_for_fusion
 from tests.test_tools.conftest import run_tool
 
 

@@ -1,12 +1,14 @@
 # Copyright (c) mmunirep contributors. All rights reserved.
 """The config edits behind the tools' command-line options."""
 import pytest
+import torch
 from mmengine.config import Config
 
 from mmunirep.apis import (adapt_distributed_to_cpu, add_deploy_hook,
                            add_results_dump, enable_amp, enable_auto_scale_lr,
                            enable_tta, enable_visualization, load_config,
                            set_resume, set_work_dir)
+from mmunirep.utils import CheckpointError
 
 SEG = 'configs/upernet_unireplknet_t_ade20k.py'
 DET = 'configs/cascade_mask_rcnn_unireplknet_t_coco.py'
@@ -39,12 +41,20 @@ def test_amp_and_auto_scale_lr():
         enable_auto_scale_lr(Config(dict()))
 
 
-def test_resume_modes():
-    cfg = Config(dict(load_from='x.pth'))
+def test_resume_modes(tmp_path):
+    cfg = Config(dict(load_from='x.pth', work_dir=str(tmp_path)))
+    set_resume(cfg, 'auto')  # nothing to resume: start from the beginning
+    assert not cfg.resume and cfg.load_from is None
+    ckpt = tmp_path / 'iter_8.pth'
+    torch.save(dict(meta=dict(iter=8), state_dict={'w': torch.ones(1)},
+                    message_hub={}), ckpt)
     set_resume(cfg, 'auto')
-    assert cfg.resume and cfg.load_from is None
-    set_resume(cfg, 'work_dirs/a/iter_8.pth')
-    assert cfg.resume and cfg.load_from == 'work_dirs/a/iter_8.pth'
+    assert cfg.resume and cfg.load_from == str(ckpt)
+    cfg = Config(dict(work_dir=str(tmp_path / 'other')))
+    set_resume(cfg, str(ckpt))
+    assert cfg.resume and cfg.load_from == str(ckpt)
+    with pytest.raises(CheckpointError, match='iter_9.pth not found'):
+        set_resume(cfg, str(tmp_path / 'iter_9.pth'))
 
 
 def test_cpu_distributed_replaces_syncbn_and_uses_gloo(monkeypatch):

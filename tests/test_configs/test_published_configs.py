@@ -1,11 +1,18 @@
 # Copyright (c) mmunirep contributors. All rights reserved.
 """Every published config builds, and counts as the paper counts."""
+import re
+from pathlib import Path
+
 import pytest
 import torch
 
 from mmunirep.analysis import model_complexity
 from mmunirep.analysis.complexity import num_params
 from mmunirep.apis import build_model, load_config
+from mmunirep.checkpoints import LOST, PUBLISHED
+from mmunirep.utils import published_checkpoints_of
+
+ROOT = Path(__file__).resolve().parents[2]
 
 # config -> paper params (M); inference structure, no auxiliary head
 ADE20K = {
@@ -34,6 +41,8 @@ IMAGENET = {  # backbone + LayerNorm + Linear head
     'unireplknet_l_in22k_to_in1k_384': 218.45,
     'unireplknet_xl_in22k_to_in1k_384': 386.53,
 }
+#: Every config saves crash-safe checkpoints.
+ATOMIC_HOOK = 'mmunirep.AtomicCheckpointHook'
 
 
 def build(name, deploy=True, meta=True):
@@ -53,12 +62,12 @@ def test_ade20k_configs(name):
     assert backbone.type == 'mmunirep.UniRepLKNet'
     assert backbone.norm_cfg.type == 'SyncBN'
     assert cfg.model.decode_head.norm_cfg.type == 'SyncBN'
-    assert backbone.init_cfg.checkpoint.startswith('checkpoints/unireplknet_')
     assert cfg.train_cfg.max_iters == 160000
     assert cfg.train_dataloader.batch_size == 2
     assert cfg.optim_wrapper.constructor == \
         'mmunirep.UniRepLKNetLayerDecayConstructor'
     assert cfg.default_hooks.checkpoint.save_best == 'mIoU'
+    assert cfg.default_hooks.checkpoint.type == ATOMIC_HOOK
     assert cfg.param_scheduler[0].end == 1500
     crop = 640 if '640' in name or name.split('_')[2] in 'blxl' else 512
     assert cfg.crop_size == (crop, crop)
@@ -69,6 +78,7 @@ def test_coco_configs(name):
     cfg, model = build(name)
     assert abs(num_params(model) / 1e6 - COCO[name]) < 1.0
     assert cfg.train_cfg.max_epochs == 36
+    assert cfg.default_hooks.checkpoint.type == ATOMIC_HOOK
     assert cfg.param_scheduler[1].milestones == [27, 33]
     heads = cfg.model.roi_head.bbox_head
     assert [h.bbox_coder.target_stds for h in heads] == [
@@ -84,8 +94,9 @@ def test_coco_configs(name):
 
 @pytest.mark.parametrize('name', list(IMAGENET))
 def test_imagenet_configs(name):
-    _, model = build(name)
+    cfg, model = build(name)
     assert round(num_params(model) / 1e6, 2) == IMAGENET[name]
+    assert cfg.default_hooks.checkpoint.type == ATOMIC_HOOK
 
 
 @pytest.mark.parametrize('name', [
@@ -103,14 +114,68 @@ def test_deploy_configs_build_the_inference_structure(name):
 def test_upernet_t_flops_match_the_paper():
     _, model = build('upernet_unireplknet_t_ade20k', meta=False)
     result = model_complexity(model, (512, 2048))
-    assert abs(result.flops / 1e9 - 946) / 946 < 0.03
+    assert abs(result.flops / 1e9 - 946) / 946 < 0.01
     assert abs(result.params / 1e6 - 61) < 1.0
 
 
 def test_cascade_t_flops_match_the_paper():
     _, model = build('cascade_mask_rcnn_unireplknet_t_coco', meta=False)
     result = model_complexity(model, (800, 1280))
-    assert abs(result.flops / 1e9 - 749) / 749 < 0.03
+    assert abs(result.flops / 1e9 - 749) / 749 < 0.01
     # the mask heads run on 100 RoIs: 3 stages x ~0.53 GMACs per RoI
     mask = sum(v for k, v in result.parts.items() if k.startswith('mask'))
     assert 140e9 < mask < 180e9
+
+
+def test_configs_start_from_the_published_files_by_url():
+    """Each config's start weights, read from the config, are exactly the
+    published table's: the Hugging Face URL of a published file."""
+    started_by = {}
+    for path in sorted((ROOT / 'configs').glob('*.py')):
+        cfg = load_config(str(path))
+        try:
+            entries = published_checkpoints_of(cfg.model, path.stem)
+        except ValueError as err:
+            entries = []
+            assert 'from scratch' in str(err) or 'was lost' in str(err)
+        for entry in entries:
+            assert cfg.model.backbone.init_cfg.checkpoint == entry.url
+            assert entry.url.startswith(
+                'https://huggingface.co/DingXiaoH/UniRepLKNet/resolve/main/')
+            started_by.setdefault(entry.name, []).append(path.stem)
+    assert started_by == {name: sorted(entry.configs)
+                          for name, entry in PUBLISHED.items()
+                          if entry.configs}
+    # every segmentation and detection config starts from a published file
+    assert set(ADE20K) | set(COCO) <= set(sum(started_by.values(), []))
+    # the two lost files: what replaces them
+    assert 'upernet_unireplknet_xl_ade20k' in started_by[
+        'unireplknet_xl_in22k_pretrain.pth']
+    assert 'cascade_mask_rcnn_unireplknet_s_in22k_coco' in started_by[
+        'unireplknet_s_in22k_to_in1k_384_acc86.44.pth']
+    assert not set(LOST) & set(started_by)
+
+
+def test_a_local_checkpoint_overrides_the_url(tmp_path):
+    local = str(tmp_path / 'mine.pth')
+    cfg = load_config(
+        'configs/upernet_unireplknet_xl_ade20k.py',
+        {'model.backbone.init_cfg.checkpoint': local})
+    assert cfg.model.backbone.init_cfg == dict(type='Pretrained',
+                                               checkpoint=local)
+
+
+def test_readme_checkpoint_table_is_the_published_table():
+    text = (ROOT / 'README.md').read_text()
+    section = text.split('### Checkpoints')[1].split('\n## ')[0]
+    rows = re.findall(r'^\| `(\S+\.pth)` \| (\w+) \|[^|]*\| (.*) \|$',
+                      section, re.M)
+    assert [name for name, _, _ in rows] == list(PUBLISHED)
+    for name, arch, configs in rows:
+        entry = PUBLISHED[name]
+        assert arch == entry.arch.upper()
+        named = re.findall(r'`(\w+)`', configs)
+        if entry.configs:
+            assert named == list(entry.configs), name
+        else:
+            assert named == [entry.evaluated_by], name

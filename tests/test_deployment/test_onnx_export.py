@@ -16,7 +16,7 @@ from mmunirep.deployment import (EXPORT_MODULES, MatmulAdaptiveAvgPool2d,
                                  check_inference_structure, export_onnx,
                                  exportable_adaptive_pools, ort_session)
 from mmunirep.models import UniRepLKNet, reparameterize_model
-from tests.helpers import randomize_for_fusion, relative_error
+from mmunirep.testing import randomize_for_fusion, relative_error
 
 TOLERANCE = 1e-4
 

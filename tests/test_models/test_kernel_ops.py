@@ -5,7 +5,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mmunirep.models.layers import dilated_to_dense, fuse_bn, pad_to_size
-from tests.helpers import randomize_for_fusion, relative_error
+from mmunirep.testing import randomize_for_fusion, relative_error
 
 
 @pytest.mark.parametrize('with_conv_bias', [False, True])

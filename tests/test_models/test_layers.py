@@ -5,10 +5,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mmunirep.models.layers import (DRB_BRANCHES, GRN, DilatedReparamBlock,
-                                    FFNLinear, LayerNorm2d, SEBlock,
-                                    grn_linear, linear_act, uses_onednn)
-from tests.helpers import (TOLERANCE, randomize_for_fusion,
+from mmunirep.models.layers import (DRB_BRANCHES, GRN,
+                                    SCALED_LINEAR_SELECTOR,
+                                    DilatedReparamBlock, FFNLinear,
+                                    LayerNorm2d, SEBlock, grn_linear,
+                                    linear_act, uses_onednn)
+from mmunirep.testing import (TOLERANCE, randomize_for_fusion,
                            reference_drb_forward, relative_error)
 
 PAPER_BRANCHES = {  # the table of the paper, written out independently
@@ -168,8 +170,9 @@ def test_grn_backward_matches_autograd_of_the_formula(use_bias):
         assert relative_error(mine, ref) < 1e-10
 
 
+@pytest.mark.parametrize('strategy', list(SCALED_LINEAR_SELECTOR.candidates))
 @pytest.mark.parametrize('dtype', [torch.float64, torch.float32])
-def test_grn_linear_equals_linear_of_grn(dtype):
+def test_grn_linear_equals_linear_of_grn(dtype, strategy):
     """Both strategies (scaled weights, scaled activation), and in float32
     the oneDNN matmul on the CPU."""
     torch.manual_seed(0)
@@ -177,7 +180,7 @@ def test_grn_linear_equals_linear_of_grn(dtype):
         grn = randomize_for_fusion(GRN(16)).to(dtype)
         linear = torch.nn.Linear(16, out_features).to(dtype)
         x = torch.randn(*shape, dtype=dtype)
-        with torch.no_grad():
+        with torch.no_grad(), SCALED_LINEAR_SELECTOR.force(strategy):
             ref = linear(grn(x))
             out = grn_linear(x.clone(), grn, linear)
         assert relative_error(out, ref) < TOLERANCE[dtype] / 100

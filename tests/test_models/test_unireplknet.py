@@ -7,7 +7,7 @@ from mmengine.runner import load_checkpoint, save_checkpoint
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmunirep.models import UniRepLKNet, UniRepLKNetBlock, reparameterize_model
-from tests.helpers import (TOLERANCE, branchwise_reference,
+from mmunirep.testing import (TOLERANCE, branchwise_reference,
                            randomize_for_fusion, relative_error)
 
 TINY = dict(depths=[1, 1, 2, 1], dims=[8, 16, 32, 64])
@@ -190,7 +190,7 @@ def test_arch_names_and_dicts():
 @pytest.mark.parametrize('kwargs, match', [
     (dict(arch='huge'), "choose one of \\['a', 'b', 'f', 'l', 'n', 'p'"),
     (dict(arch=dict(depths=[1, 1, 1, 1])), "missing \\['dims'\\]"),
-    (dict(arch=dict(depths=[1, 1, 1], dims=[8, 8, 8])), '4 positive ints'),
+    (dict(arch=dict(depths=[1, 1, 1], dims=[8, 8, 8])), 'lists of 4 ints'),
     (dict(arch=dict(TINY, width=2)), "unknown \\['width'\\]"),
     (dict(arch=TINY, out_indices=(4, )), 'out_indices must be in'),
     (dict(arch=TINY, out_indices=()), 'non-empty'),

@@ -5,6 +5,7 @@ import torch
 from mmengine.registry import init_default_scope
 
 from mmunirep.models import UniRepLKNet
+from mmunirep.utils import CheckpointError
 
 # Parameters of the inference structure with a 1000-class LayerNorm + Linear
 # head, in millions (Table of the paper, two decimals as in the authors'
@@ -197,13 +198,14 @@ def test_bad_pretrained_checkpoints_say_what_is_wrong(tmp_path):
     torch.save(authors_checkpoint('classifier'), path)
     wrong_arch = UniRepLKNet('f', init_cfg=dict(type='Pretrained',
                                                 checkpoint=str(path)))
-    with pytest.raises(ValueError, match='downsample_layers.0.0.weight has '
-                       'shape \\(20, 3, 3, 3\\) in the checkpoint but '
+    with pytest.raises(CheckpointError, match='downsample_layers.0.0.weight '
+                       'has shape \\(20, 3, 3, 3\\) in the checkpoint but '
                        '\\(24, 3, 3, 3\\) here'):
         wrong_arch.init_weights()
     wrong_prefix = UniRepLKNet('a', init_cfg=dict(
         type='Pretrained', checkpoint=str(path), prefix='backbone.'))
-    with pytest.raises(ValueError, match="no keys starting with 'backbone.'"):
+    with pytest.raises(CheckpointError,
+                       match="no keys starting with 'backbone.'"):
         wrong_prefix.init_weights()
 
 
@@ -214,6 +216,6 @@ def test_checkpoint_with_python_objects_points_to_the_converter(tmp_path):
                 'args': argparse.Namespace(lr=1.0)}, path)
     model = UniRepLKNet('a', init_cfg=dict(type='Pretrained',
                                            checkpoint=str(path)))
-    with pytest.raises(RuntimeError, match='unireplknet_to_mmunirep.py SRC '
+    with pytest.raises(CheckpointError, match='unireplknet_to_mmunirep.py SRC '
                        'DST --trust'):
         model.init_weights()

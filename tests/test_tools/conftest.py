@@ -75,3 +75,31 @@ def det_options(data):
     opts += [f'{split}_dataloader.dataset.data_root={data}/coco/'
              for split in ('train', 'val', 'test')]
     return ['--cfg-options', *opts]
+
+
+SEG_DEMO = 'configs/demo/upernet_unireplknet_a_shapes.py'
+DET_DEMO = 'configs/demo/cascade_mask_rcnn_unireplknet_a_shapes.py'
+#: The segmentation demo trained with SyncBN configs on one CPU process.
+SEG_SYNC_BN = ['model.backbone.norm_cfg.type=SyncBN',
+               'model.decode_head.norm_cfg.type=SyncBN',
+               'model.auxiliary_head.norm_cfg.type=SyncBN']
+
+
+@pytest.fixture(scope='session')
+def seg_trained(shapes_data, tmp_path_factory):
+    """The segmentation demo after 4 iterations (SyncBN configs reverted to
+    BN on one CPU process): ``(work_dir, log)``."""
+    work_dir = tmp_path_factory.mktemp('seg')
+    result = run_tool('tools/train.py', SEG_DEMO, '--work-dir', work_dir,
+                      *seg_options(shapes_data), *SEG_SYNC_BN)
+    return work_dir, result.stdout + result.stderr
+
+
+@pytest.fixture(scope='session')
+def det_trained(shapes_data, tmp_path_factory):
+    """The detection demo after one epoch (4 iterations) with EMA and layer
+    decay: ``(work_dir, log)``."""
+    work_dir = tmp_path_factory.mktemp('det')
+    result = run_tool('tools/train.py', DET_DEMO, '--work-dir', work_dir,
+                      *det_options(shapes_data))
+    return work_dir, result.stdout + result.stderr

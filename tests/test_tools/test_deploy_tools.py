@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from mmunirep.apis import build_model, load_config
-from tests.helpers import randomize_for_fusion
+from mmunirep.testing import randomize_for_fusion
 from tests.test_tools.conftest import run_tool
 
 DEMO_DET = 'configs/demo/cascade_mask_rcnn_unireplknet_a_shapes.py'

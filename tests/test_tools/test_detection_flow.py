@@ -7,9 +7,10 @@ from mmengine.runner import CheckpointLoader
 
 from mmunirep.apis import (build_model, build_test_pipeline, load_config,
                            predict)
-from tests.test_tools.conftest import det_options, read_metrics, run_tool
+from tests.test_tools.conftest import (DET_DEMO, det_options, read_metrics,
+                                       run_tool)
 
-DET = 'configs/demo/cascade_mask_rcnn_unireplknet_a_shapes.py'
+DET = DET_DEMO
 DET_DEPLOY = 'configs/demo/deploy/cascade_mask_rcnn_unireplknet_a_shapes.py'
 
 
@@ -30,12 +31,9 @@ def assert_same_detections(a, b, score_thr=0.05):
 
 
 @pytest.fixture(scope='module')
-def trained(shapes_data, tmp_path_factory):
+def trained(det_trained):
     """One epoch (4 iterations) with EMA and layer decay."""
-    work_dir = tmp_path_factory.mktemp('det')
-    result = run_tool('tools/train.py', DET, '--work-dir', work_dir,
-                      *det_options(shapes_data))
-    return work_dir, result.stdout + result.stderr
+    return det_trained
 
 
 def test_training_with_ema_and_layer_decay_then_coco_eval(trained):

@@ -195,3 +195,36 @@ def test_default_size(tmp_path):
     stdout = make_data(tmp_path)  # 240 + 60 images; takes a few seconds
     assert 'Wrote 300 images (240 train, 60 val, 160x128)' in stdout
     assert len(list((tmp_path / 'ade/images/training').glob('*.jpg'))) == 240
+
+
+def test_refuses_a_folder_it_did_not_make(tmp_path):
+    """--out data would replace data/ade and data/coco: refused unless
+    --overwrite, which replaces only what the tool writes."""
+    real = tmp_path / 'data'
+    (real / 'ade/ADEChallengeData2016').mkdir(parents=True)
+    (real / 'ade/ADEChallengeData2016/a.png').write_bytes(b'user label')
+    (real / 'README.txt').write_text('my notes')
+    with pytest.raises(SystemExit, match='not made by this tool'):
+        tool.main(['--out', str(real), *SMALL])
+    assert (real / 'ade/ADEChallengeData2016/a.png').read_bytes() == \
+        b'user label'
+    assert not (real / tool.MARKER).exists()
+    tool.main(['--out', str(real), *SMALL, '--overwrite'])
+    assert not (real / 'ade/ADEChallengeData2016').exists()
+    assert (real / 'README.txt').read_text() == 'my notes'
+    assert (real / tool.MARKER).is_file()
+    # the folder is the tool's now: regenerating needs no --overwrite
+    tool.main(['--out', str(real), '--num-train', '2', '--num-val', '1'])
+    assert len(list((real / 'coco/train2017').glob('*.jpg'))) == 2
+
+
+def test_recognises_its_older_datasets_by_their_hash(tmp_path):
+    """A dataset written before the marker existed is the tool's if its
+    meta.json hash matches the content; a modified one is not."""
+    out = tmp_path / 'demo'
+    make_data(out, *SMALL)
+    (out / tool.MARKER).unlink()
+    assert 'up to date' in make_data(out, *SMALL)
+    (out / 'coco/annotations/instances_val2017.json').write_text('{}')
+    with pytest.raises(SystemExit, match='--overwrite'):
+        tool.main(['--out', str(out), *SMALL])

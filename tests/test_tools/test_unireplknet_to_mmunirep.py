@@ -1,7 +1,9 @@
 # Copyright (c) mmunirep contributors. All rights reserved.
-"""tools/model_converters/unireplknet_to_mmunirep.py on files in the authors'
-layouts: their ImageNet classifier, their mmdet 2.28 Cascade Mask R-CNN (with
-the buffers of mmdet 2.x's ExpMomentumEMAHook) and their mmseg 0.27 UperNet.
+"""The authors' checkpoint converter (mmunirep.converters, and its command
+line tools/model_converters/unireplknet_to_mmunirep.py) on files in the
+authors' layouts: their ImageNet classifier, their mmdet 2.28 Cascade Mask
+R-CNN (with the buffers of mmdet 2.x's ExpMomentumEMAHook) and their mmseg
+0.27 UperNet.
 
 The source layouts are written out here from the authors' key list
 (tests/test_models/test_unireplknet_release_compat.py) and from the module
@@ -11,7 +13,6 @@ wrong mapping cannot cancel itself out. The backbone is arch 'a' and the head
 widths are narrowed with --cfg-options to keep the files small.
 """
 import argparse
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,8 @@ import pytest
 import torch
 
 from mmunirep.apis import build_model, load_config
+from mmunirep.converters import ConversionError, convert
+from mmunirep.converters import unireplknet_official as converter
 from tests.test_models.test_unireplknet_release_compat import \
     authors_state_dict_shapes
 
@@ -80,14 +83,6 @@ def cli(options):
         f'{k}=[{",".join(map(str, v))}]' if isinstance(v, list) else f'{k}={v}'
         for k, v in options.items()
     ]
-
-
-def load_tool():
-    spec = importlib.util.spec_from_file_location('unireplknet_to_mmunirep',
-                                                  TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # ------------------------------------------------ the authors' file layouts
@@ -373,11 +368,11 @@ def test_mmdet2_takes_the_averaged_weights(files):
     assert 'ExpMomentumEMAHook' in record['source_config']
 
 
-def test_mmdet2_no_ema_takes_the_raw_weights(files, capsys):
+def test_mmdet2_no_ema_takes_the_raw_weights(files):
     out = files['dir'] / 'det_raw.pth'
-    load_tool().main([str(files['dir'] / 'det.pth'), str(out), '--no-ema'])
-    assert 'writing the raw weights, from the ema_* buffers' in \
-        capsys.readouterr().out
+    result = convert(str(files['dir'] / 'det.pth'), str(out), use_ema=False)
+    assert any('writing the raw weights, from the ema_* buffers' in note
+               for note in result.notes)
     state = load_output(out)['state_dict']
     raw = files['det_raw']
     assert set(state) == set(raw)
@@ -416,96 +411,101 @@ def test_unrelated_checkpoint_is_refused(files):
     assert not (files['dir'] / 'resnet_out.pth').exists()
 
 
-def test_config_of_another_arch_is_refused(files, capsys):
+def test_config_of_another_arch_is_refused(files):
     out = files['dir'] / 'f_out.pth'
-    with pytest.raises(SystemExit) as exit_info:
-        load_tool().main([
-            str(files['dir'] / 'cls.pth'),
-            str(out), '--config', 'configs/unireplknet_f_in1k.py'
-        ])
-    assert exit_info.value.code == 1
-    err = capsys.readouterr().err
+    with pytest.raises(ConversionError) as error:
+        convert(str(files['dir'] / 'cls.pth'), str(out),
+                config='configs/unireplknet_f_in1k.py')
+    message = str(error.value)
     assert ('downsample_layers.0.0.weight has shape (20, 3, 3, 3) in the '
-            'checkpoint but (24, 3, 3, 3) in the model') in err
-    assert 'UniRepLKNet-A' in err and "arch='f'" in err
+            'checkpoint but (24, 3, 3, 3) in the model') in message
+    assert 'UniRepLKNet-A' in message and "arch='f'" in message
     assert not out.exists()
 
 
-def test_pickled_objects_need_trust(files, tmp_path, capsys):
+def test_pickled_objects_need_trust(files, tmp_path):
     src = tmp_path / 'cls_args.pth'
     torch.save({
         'model': files['cls'],
         'args': argparse.Namespace(model='a')
     }, src)
-    tool = load_tool()
     out = tmp_path / 'trusted.pth'
-    with pytest.raises(SystemExit) as exit_info:
-        tool.main([str(src), str(out)])
-    assert exit_info.value.code == 1
-    err = capsys.readouterr().err
-    assert 'argparse.Namespace' in err and '--trust' in err
+    with pytest.raises(ConversionError) as error:
+        convert(str(src), str(out))
+    assert 'argparse.Namespace' in str(error.value)
+    assert '--trust' in str(error.value)
     assert not out.exists()
-    tool.main([str(src), str(out), '--trust'])
-    assert 'trusting' in capsys.readouterr().err
+    result = convert(str(src), str(out), trust=True)
+    assert any('trusting' in warning for warning in result.warnings)
     state = load_output(out)['state_dict']
     assert torch.equal(state['head.fc.weight'], files['cls']['head.weight'])
 
 
-def test_ema_saved_before_the_swap(tmp_path, capsys):
+def test_ema_saved_before_the_swap(tmp_path):
     """An EMA hook after the CheckpointHook (default priority NORMAL) leaves
     the average in the ema_* buffers: by default they replace the regular
     values, --no-ema keeps the regular ones."""
     config = AUTHORS_EMA_CONFIG.replace(',\n        priority=49)', ')')
     ckpt, raw, averaged = mmdet2_checkpoint(swapped=False, config=config)
-    tool = load_tool()
-    assert tool.ema_hook_settings(config) == ('ExpMomentumEMAHook', 50, False)
+    assert converter.ema_hook_settings(config) == ('ExpMomentumEMAHook', 50,
+                                                   False)
     src = tmp_path / 'det.pth'
     torch.save(ckpt, src)
     key = 'roi_head.bbox_head.0.fc_reg.weight'
-    tool.main([str(src), str(tmp_path / 'ema.pth')])
+    convert(str(src), str(tmp_path / 'ema.pth'))
     state = load_output(tmp_path / 'ema.pth')['state_dict']
     assert torch.equal(state[key], averaged[key])
-    tool.main([str(src), str(tmp_path / 'raw.pth'), '--no-ema'])
+    result = convert(str(src), str(tmp_path / 'raw.pth'), use_ema=False)
     state = load_output(tmp_path / 'raw.pth')['state_dict']
     assert torch.equal(state[key], raw[key])
-    assert 'regular keys hold the raw weights' in capsys.readouterr().out
+    assert any('regular keys hold the raw weights' in note
+               for note in result.notes)
 
 
 def test_where_the_average_is_without_counters():
     """mmcv 1.x's EMAHook averages parameters only: no counters to read, so
     the hook's priority in meta['config'] decides, else the authors'
     setting is assumed."""
-    tool = load_tool()
     raw = {'a.weight': torch.zeros(2), 'ema_a_weight': torch.ones(2)}
-    pairs, orphans = tool.pair_ema_buffers(raw)
+    pairs, orphans = converter.pair_ema_buffers(raw)
     assert pairs == {'a.weight': 'ema_a_weight'} and orphans == []
-    assert tool.locate_ema(raw, pairs, AUTHORS_EMA_CONFIG)[0] is True
+    assert converter.locate_ema(raw, pairs, AUTHORS_EMA_CONFIG)[0] is True
     low = AUTHORS_EMA_CONFIG.replace('priority=49', "priority='LOW'")
-    assert tool.ema_hook_settings(low)[1] == 70
-    assert tool.locate_ema(raw, pairs, low)[0] is False
+    assert converter.ema_hook_settings(low)[1] == 70
+    assert converter.locate_ema(raw, pairs, low)[0] is False
     iters = low.replace('EpochBasedRunner',
                         'IterBasedRunner').replace("'LOW'", '49')
-    assert tool.locate_ema(raw, pairs, iters)[0] is False
-    assert tool.ema_hook_settings('model = dict()') is None
-    swapped, evidence = tool.locate_ema(raw, pairs, None)
+    assert converter.locate_ema(raw, pairs, iters)[0] is False
+    assert converter.ema_hook_settings('model = dict()') is None
+    swapped, evidence = converter.locate_ema(raw, pairs, None)
     assert swapped is True and 'assumed' in evidence
 
 
-def test_wrong_type_or_mmengine_checkpoint(tmp_path, capsys):
-    tool = load_tool()
+def test_config_text_is_parsed_not_searched():
+    """The EMA hook is found by walking the config's syntax tree: a
+    commented-out hook or one named in a string does not count, brackets
+    inside strings do not confuse it, and {...} literals work too."""
+    text = ("# custom_hooks = [dict(type='EMAHook', priority=10)]\n"
+            "note = \"type='EMAHook' (priority=5) ]]\"\n" +
+            AUTHORS_EMA_CONFIG.replace('priority=49', "priority='VERY_LOW'"))
+    assert converter.ema_hook_settings(text) == ('ExpMomentumEMAHook', 90,
+                                                 False)
+    literal = "custom_hooks = [{'type': 'EMAHook', 'priority': 40}]\n"
+    assert converter.ema_hook_settings(literal) == ('EMAHook', 40, False)
+    assert converter.ema_hook_settings('model = dict(') is None
+
+
+def test_wrong_type_or_mmengine_checkpoint(tmp_path):
     ckpt, _, _ = mmdet2_checkpoint()
     src = tmp_path / 'det.pth'
     torch.save(ckpt, src)
-    with pytest.raises(SystemExit) as exit_info:
-        tool.main([str(src), str(tmp_path / 'x.pth'), '--type', 'mmseg0'])
-    assert exit_info.value.code == 1
-    assert 'no decode_head.*' in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        tool.main([str(src), str(tmp_path / 'x.pth'), '--type', 'imagenet'])
-    assert 'not a UniRepLKNet ImageNet checkpoint' in capsys.readouterr().err
+    with pytest.raises(ConversionError, match=r'no decode_head\.\*'):
+        convert(str(src), str(tmp_path / 'x.pth'), 'mmseg0')
+    with pytest.raises(ConversionError,
+                       match='not a UniRepLKNet ImageNet checkpoint'):
+        convert(str(src), str(tmp_path / 'x.pth'), 'imagenet')
     converted = tmp_path / 'converted.pth'
-    tool.main([str(src), str(converted)])
-    with pytest.raises(SystemExit):
-        tool.main([str(converted), str(tmp_path / 'again.pth')])
-    assert 'already an OpenMMLab 2.0' in capsys.readouterr().err
+    convert(str(src), str(converted))
+    with pytest.raises(ConversionError, match='already an OpenMMLab 2.0'):
+        convert(str(converted), str(tmp_path / 'again.pth'))
     assert not (tmp_path / 'x.pth').exists()

@@ -15,18 +15,19 @@ import argparse
 import json
 import statistics
 import tempfile
-import time
 from contextlib import nullcontext
 
 import mmcv
 import mmunirep  # noqa: F401  (environment check, checkpoint allow-list)
 import numpy as np
 import torch
-from mmengine.config import DictAction
 from mmengine.dataset import pseudo_collate
 
+from mmunirep.analysis import interleaved_times, speed_ratio
 from mmunirep.apis import build_model, build_test_pipeline, load_config
-from mmunirep.utils import tune_cpu_allocator
+from mmunirep.apis.cli import add_cfg_options_arguments, report_user_errors
+from mmunirep.utils import atomic_write_text, tune_cpu_allocator
+from mmunirep.utils.machine import describe_machine, machine_info
 
 DTYPES = dict(fp16=torch.float16, bf16=torch.bfloat16)
 
@@ -49,7 +50,7 @@ def parse_args():
     parser.add_argument('--tune-malloc', action='store_true',
                         help='raise glibc malloc thresholds (CPU)')
     parser.add_argument('--json', help='also write the results here')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    add_cfg_options_arguments(parser)
     return parser.parse_args()
 
 
@@ -69,15 +70,14 @@ def main():
         torch.set_num_threads(args.threads)
     if args.tune_malloc:
         tune_cpu_allocator()
-    cfg = load_config(args.config, args.cfg_options)
-    if cfg.model.get('backbone', {}).get('init_cfg') is not None:
-        cfg.model.backbone.init_cfg = None
+    with report_user_errors():
+        cfg = load_config(args.config, args.cfg_options, args.strict_options)
+        models = {
+            s: build_model(cfg, args.checkpoint, deploy=s == 'deploy',
+                           device=args.device)
+            for s in args.structure
+        }
     data = make_batch(cfg, args.shape, args.batch)
-    models = {
-        s: build_model(cfg, args.checkpoint, deploy=s == 'deploy',
-                       device=args.device)
-        for s in args.structure
-    }
     device_type = torch.device(args.device).type
     autocast = (torch.autocast(device_type, dtype=DTYPES[args.dtype])
                 if args.dtype in DTYPES else nullcontext())
@@ -85,35 +85,32 @@ def main():
     def run(model):
         with torch.no_grad(), autocast:
             model.test_step(data)
-        if device_type == 'cuda':
-            torch.cuda.synchronize()
 
-    for model in models.values():
-        for _ in range(args.warmup):
-            run(model)
-    times = {s: [] for s in models}
-    for _ in range(args.rounds):
-        for structure, model in models.items():
-            start = time.perf_counter()
-            run(model)
-            times[structure].append(time.perf_counter() - start)
+    times = interleaved_times(
+        {structure: (lambda m=model: run(m))
+         for structure, model in models.items()},
+        rounds=args.rounds, warmup=args.warmup,
+        synchronize=torch.cuda.synchronize if device_type == 'cuda' else None)
+    for line in describe_machine():
+        print(line)
     print(f'{args.config}: batch {args.batch}, {args.shape[0]}x'
           f'{args.shape[1]} input, {args.dtype}, {args.device}, '
           f'{torch.get_num_threads()} threads; median of {args.rounds} '
-          'interleaved rounds')
+          'interleaved rounds; ratio = median of the per-round speed ratios')
     print(f"{'structure':<10} {'img/s':>8} {'ms/batch':>9} {'ratio':>7}")
-    results, reference = {}, None
+    results, reference = {}, next(iter(times))
     for structure, samples in times.items():
         seconds = statistics.median(samples)
-        throughput = args.batch / seconds
-        reference = reference or throughput
-        results[structure] = dict(img_per_s=throughput,
-                                  ms_per_batch=seconds * 1e3)
-        print(f'{structure:<10} {throughput:>8.2f} {seconds * 1e3:>9.1f} '
-              f'{throughput / reference:>7.3f}')
+        ratio = speed_ratio(times, structure, reference)
+        results[structure] = dict(img_per_s=args.batch / seconds,
+                                  ms_per_batch=seconds * 1e3,
+                                  ratio=ratio)
+        print(f'{structure:<10} {args.batch / seconds:>8.2f} '
+              f'{seconds * 1e3:>9.1f} {ratio:>7.3f}')
     if args.json:
-        with open(args.json, 'w') as f:
-            json.dump(dict(config=args.config, results=results), f, indent=2)
+        atomic_write_text(
+            json.dumps(dict(config=args.config, machine=machine_info(),
+                            results=results), indent=2), args.json)
 
 
 if __name__ == '__main__':

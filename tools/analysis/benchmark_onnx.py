@@ -14,18 +14,20 @@ all graph optimizations.
 """
 import argparse
 import os.path as osp
+import statistics
 import tempfile
 
 import mmunirep  # noqa: F401  (environment check, checkpoint allow-list)
 import onnxruntime
 import torch
-from mmengine.config import DictAction
 
-from mmunirep.analysis.timing import cpu_model, interleaved_medians
+from mmunirep.analysis import interleaved_times, speed_ratio
 from mmunirep.apis import build_model, load_config, task_of
+from mmunirep.apis.cli import add_cfg_options_arguments, report_user_errors
 from mmunirep.deployment import (EXPORT_MODULES, check_inference_structure,
                                  export_onnx, max_relative_difference,
                                  ort_session)
+from mmunirep.utils.machine import describe_machine
 
 
 def parse_args():
@@ -40,17 +42,18 @@ def parse_args():
     parser.add_argument('--rounds', type=int, default=7)
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--onnx', help='an exported graph to use instead')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    add_cfg_options_arguments(parser)
     return parser.parse_args()
 
 
 def main():
     args = parse_args()
     torch.set_num_threads(args.threads)
-    cfg = load_config(args.config, args.cfg_options)
-    if cfg.model.get('backbone', {}).get('init_cfg') is not None:
-        cfg.model.backbone.init_cfg = None
-    model = build_model(cfg, args.checkpoint, deploy=True)
+    with report_user_errors():
+        cfg = load_config(args.config, args.cfg_options, args.strict_options)
+        if cfg.model.get('backbone', {}).get('init_cfg') is not None:
+            cfg.model.backbone.init_cfg = None
+        model = build_model(cfg, args.checkpoint, deploy=True)
     check_inference_structure(model)
     module = EXPORT_MODULES[task_of(cfg)](model).eval()
     with tempfile.TemporaryDirectory() as tmp_dir:
@@ -69,18 +72,21 @@ def main():
         with torch.inference_mode():
             module(inputs)
 
-    seconds = interleaved_medians(
+    times = interleaved_times(
         {'PyTorch': run_pytorch,
          'onnxruntime': lambda: session.run(None, feed)},
-        args.rounds, args.warmup)
+        rounds=args.rounds, warmup=args.warmup)
+    for line in describe_machine():
+        print(line)
     print(f'{args.config}: batch {args.batch}, {args.shape[0]}x'
-          f'{args.shape[1]}, fp32, {args.threads} threads, {cpu_model()}; '
-          f'torch {torch.__version__}, onnxruntime {onnxruntime.__version__}'
-          f'; median of {args.rounds} interleaved rounds')
+          f'{args.shape[1]}, fp32, {args.threads} threads; onnxruntime '
+          f'{onnxruntime.__version__}; median of {args.rounds} interleaved '
+          'rounds; ratio = median of the per-round speed ratios')
     print(f"{'runtime':<12} {'ms/batch':>9} {'img/s':>8} {'vs PyTorch':>11}")
-    for name, value in seconds.items():
-        print(f'{name:<12} {value * 1e3:>9.1f} {args.batch / value:>8.2f} '
-              f"{seconds['PyTorch'] / value:>10.2f}x")
+    for name, samples in times.items():
+        seconds = statistics.median(samples)
+        print(f'{name:<12} {seconds * 1e3:>9.1f} {args.batch / seconds:>8.2f} '
+              f"{speed_ratio(times, name, 'PyTorch'):>10.2f}x")
     print(f'max relative difference: {difference:.2e}')
 
 

@@ -16,7 +16,7 @@ import json
 import mmunirep  # noqa: F401  (environment check)
 from mmunirep.analysis import model_complexity
 from mmunirep.apis import build_model, load_config
-from mmengine.config import DictAction
+from mmunirep.apis.cli import add_cfg_options_arguments
 
 
 def parse_args():
@@ -35,15 +35,14 @@ def parse_args():
                         help='RoIs per mask head (detectors; mmdet 2.x and '
                         'the paper count 100)')
     parser.add_argument('--json', help='also write the numbers to this file')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value')
+    add_cfg_options_arguments(parser)
     return parser.parse_args()
 
 
 def main():
     args = parse_args()
     shape = args.shape * 2 if len(args.shape) == 1 else args.shape[:2]
-    cfg = load_config(args.config, args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options, args.strict_options)
     model = build_model(cfg, deploy=args.structure == 'deploy')
     result = model_complexity(model, shape, args.backbone_only,
                               args.num_box_rois, args.num_mask_rois)

@@ -22,7 +22,6 @@ import json
 
 import mmunirep  # noqa: F401  (environment check, checkpoint allow-list)
 import torch
-from mmengine.config import DictAction
 from mmengine.utils import ProgressBar
 
 from mmunirep.analysis.erf import (THRESHOLDS, area_ratios, compute_erf,
@@ -30,6 +29,7 @@ from mmunirep.analysis.erf import (THRESHOLDS, area_ratios, compute_erf,
                                    normalization_of, scale_erf)
 from mmunirep.analysis.erf_models import compare_backbone, config_backbone
 from mmunirep.apis import load_config
+from mmunirep.apis.cli import add_cfg_options_arguments, report_user_errors
 from mmunirep.utils import atomic_write_text
 
 
@@ -60,8 +60,7 @@ def parse_args():
                         help='seed of random initialisations')
     parser.add_argument('--name', help='label of the config\'s model')
     parser.add_argument('--json', help='also write the ratios here')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value')
+    add_cfg_options_arguments(parser)
     return parser.parse_args()
 
 
@@ -69,14 +68,16 @@ def main():
     args = parse_args()
     if args.num_images < 1 or args.shape < 32:
         raise SystemExit('error: --num-images must be >= 1 and --shape >= 32')
-    cfg = load_config(args.config, args.cfg_options)
     torch.manual_seed(args.seed)
-    try:
-        paths = list_images(args.images, args.num_images)
-        models = [config_backbone(cfg, args.checkpoint, args.name)]
-        models += [compare_backbone(spec) for spec in args.compare]
-    except (ValueError, FileNotFoundError) as error:
-        raise SystemExit(f'error: {error}')
+    with report_user_errors():
+        try:
+            cfg = load_config(args.config, args.cfg_options,
+                              args.strict_options)
+            paths = list_images(args.images, args.num_images)
+            models = [config_backbone(cfg, args.checkpoint, args.name)]
+            models += [compare_backbone(spec) for spec in args.compare]
+        except ValueError as error:
+            raise SystemExit(f'error: {error}') from None
     norm = normalization_of(cfg.model)
     scaled, ratios = {}, {}
     for label, backbone in models:

@@ -23,14 +23,14 @@ import argparse
 import os.path as osp
 
 import mmunirep  # noqa: F401  (environment check, checkpoint allow-list)
-from mmengine.config import DictAction
-
 from mmunirep.apis import build_model, load_config, task_of
+from mmunirep.apis.cli import add_cfg_options_arguments, report_user_errors
 from mmunirep.deployment import (EXPORT_MODULES, TOLERANCE, DetectorForExport,
                                  check_export_shape,
                                  check_inference_structure,
                                  export_full_detector, export_onnx,
                                  second_shape, verify_onnx)
+from mmunirep.utils import check_output_path
 
 
 def parse_args():
@@ -48,8 +48,7 @@ def parse_args():
                         help='compare onnxruntime with PyTorch')
     parser.add_argument('--simplify', action='store_true',
                         help='simplify the graph with onnxslim')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value')
+    add_cfg_options_arguments(parser)
     return parser.parse_args()
 
 
@@ -100,15 +99,19 @@ def full_detector(model, args):
 
 def main():
     args = parse_args()
-    try:
-        shape = check_export_shape(args.shape)
-        cfg = load_config(args.config, args.cfg_options)
-        task = task_of(cfg)
-        model = build_model(cfg, args.checkpoint, deploy=True)
-        check_inference_structure(model)
-        module = EXPORT_MODULES[task](model)
-    except ValueError as error:
-        raise SystemExit(f'error: {error}')
+    with report_user_errors():
+        try:
+            shape = check_export_shape(args.shape)
+            check_output_path(args.out, [args.config, args.checkpoint],
+                              what='--out')
+            cfg = load_config(args.config, args.cfg_options,
+                              args.strict_options)
+            task = task_of(cfg)
+            model = build_model(cfg, args.checkpoint, deploy=True)
+            check_inference_structure(model)
+            module = EXPORT_MODULES[task](model)
+        except ValueError as error:
+            raise SystemExit(f'error: {error}') from None
     result = export_onnx(module, args.out, shape, dynamic=args.dynamic,
                          opset=args.opset, simplify=args.simplify)
     report(result, args.dynamic)

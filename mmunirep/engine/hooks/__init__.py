@@ -1,4 +1,8 @@
 # Copyright (c) mmunirep contributors. All rights reserved.
+from .atomic_checkpoint_hook import AtomicCheckpointHook
+from .strict_checkpoint_load_hook import StrictCheckpointLoadHook
 from .switch_to_deploy_hook import SwitchToDeployHook
 
-__all__ = ['SwitchToDeployHook']
+__all__ = [
+    'AtomicCheckpointHook', 'StrictCheckpointLoadHook', 'SwitchToDeployHook'
+]

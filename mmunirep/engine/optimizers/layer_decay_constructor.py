@@ -93,6 +93,13 @@ class UniRepLKNetLayerDecayConstructor(DefaultOptimWrapperConstructor):
         self.decay_rate = float(paramwise_cfg.get('decay_rate', 1.))
         self.decay_type = paramwise_cfg.get('decay_type', 'layer_wise')
         self.num_layers = paramwise_cfg.get('num_layers')
+        if self.num_layers is not None and (
+                not isinstance(self.num_layers, int) or self.num_layers < 1):
+            raise ValueError('paramwise_cfg num_layers must be a positive int '
+                             f'(or None), got {self.num_layers!r}')
+        if self.decay_rate <= 0:
+            raise ValueError('paramwise_cfg decay_rate must be > 0, got '
+                             f'{self.decay_rate}')
         self.decay_grn = bool(paramwise_cfg.get('decay_grn', False))
         # a non-empty paramwise_cfg makes the parent call add_params
         super().__init__(
@@ -129,6 +136,7 @@ class UniRepLKNetLayerDecayConstructor(DefaultOptimWrapperConstructor):
                 'constructor (remove `constructor=` from optim_wrapper) or '
                 'mmpretrain/mmdet/mmseg layer-decay constructors for other '
                 'backbones')
+        self._check_num_layers(backbones)
         weight_decay = self.base_wd or 0.
         groups: Dict[Tuple[int, bool], dict] = {}
         for name, param in module.named_parameters():
@@ -151,6 +159,22 @@ class UniRepLKNetLayerDecayConstructor(DefaultOptimWrapperConstructor):
         ordered = [groups[key] for key in sorted(groups)]
         params.extend(ordered)
         self._log_groups(ordered)
+
+    def _check_num_layers(self, backbones: Dict[str, UniRepLKNet]) -> None:
+        """Refuse a ``num_layers`` below a backbone's depth: its deepest
+        layer ids would exceed N + 1 and get lr scales above 1."""
+        for prefix, backbone in backbones.items():
+            if self.num_layers is not None and \
+                    self.num_layers < backbone.num_layers:
+                raise ValueError(
+                    f'paramwise_cfg num_layers={self.num_layers} is below the '
+                    'depth of the UniRepLKNet '
+                    f"{prefix.rstrip('.') or 'model'} (depths "
+                    f'{backbone.depths}): its stage-2 blocks take '
+                    f'layer ids up to {backbone.num_layers - 1}, so '
+                    f'num_layers must be >= {backbone.num_layers} (None takes '
+                    'exactly that), otherwise those layers get learning-rate '
+                    'scales above 1')
 
     def _log_groups(self, groups: List[dict]) -> None:
         header = f"{'layer id':>8} | {'lr scale':>10} | {'weight decay':>12} "\

@@ -2,19 +2,22 @@
 """UniRepLKNet backbone for classification, detection and segmentation."""
 import os
 import os.path as osp
-import pickle
+import re
+import warnings
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 from mmcv.cnn import build_norm_layer
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
-from mmengine.runner.checkpoint import CheckpointLoader, load_state_dict
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmunirep.registry import MODELS
+from mmunirep.utils.checkpoint_file import (CheckpointError, read_checkpoint,
+                                            weights_of)
 from mmunirep.utils.state_dict_diff import compare_state_dicts
 from ..layers import LayerNorm2d
+from ..utils.structure import DEPLOY, TRAINING, state_dict_structure
 from .unireplknet_block import BLOCK_KERNEL_SIZES, UniRepLKNetBlock
 
 KernelSizes = Sequence[Sequence[int]]
@@ -69,6 +72,9 @@ class UniRepLKNet(BaseModule):
     - from the authors' COCO/ADE20K checkpoints (``backbone.`` prefix
       stripped): none.
 
+    Any other difference, and a checkpoint of the other structure (training
+    vs. inference), is an error.
+
     Args:
         arch (str | dict): One of 'a', 'f', 'p', 'n', 't', 's', 'b', 'l',
             'xl' (case-insensitive, 'atto' ... 'xlarge' accepted too), or a
@@ -105,8 +111,10 @@ class UniRepLKNet(BaseModule):
             biases, as the authors do. ``dict(type='Pretrained',
             checkpoint=..., prefix=None)`` loads a checkpoint after that: a
             plain state dict, or one wrapped in ``state_dict`` or ``model``
-            (the authors' files); a missing file or a checkpoint of another
-            arch raises an error that says so. Defaults to None.
+            (the authors' files), with strict keys but for the documented
+            differences (see :meth:`load_pretrained`); a missing file, a
+            checkpoint of another arch or of the other structure raises an
+            error that says so. Defaults to None.
 
     Example:
         >>> import torch
@@ -149,14 +157,17 @@ class UniRepLKNet(BaseModule):
                  norm_eval: bool = False,
                  norm_cfg: dict = dict(type='BN'),
                  gap_before_final_norm: bool = False,
-                 init_cfg: Optional[Union[dict, list]] = None) -> None:
-        pretrained = None
+                 init_cfg: Optional[Union[dict, list]] = None,
+                 pretrained: Optional[str] = None) -> None:
+        init_cfg = self._init_cfg_of_pretrained(pretrained, init_cfg)
+        pretrained_cfg = None
         if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
             # loaded by :meth:`init_weights` after the default init, so the
             # authors' files (state dict, or wrapped in 'model') load as-is
-            pretrained, init_cfg = dict(init_cfg), None
+            pretrained_cfg, init_cfg = dict(init_cfg), None
         super().__init__(init_cfg=init_cfg or self.default_init_cfg)
-        self.pretrained_cfg = pretrained
+        self.pretrained_cfg = pretrained_cfg
+        self._check_scalars(in_channels, drop_path_rate)
         depths, dims, arch_kernels = self._parse_arch(arch)
         self.depths, self.dims = depths, dims
         self.kernel_sizes = self._check_kernel_sizes(
@@ -214,6 +225,29 @@ class UniRepLKNet(BaseModule):
         self._freeze_stages()
 
     # ------------------------------------------------------------ arguments
+    @staticmethod
+    def _init_cfg_of_pretrained(pretrained, init_cfg):
+        """The deprecated ``pretrained=`` argument as an ``init_cfg``."""
+        if pretrained is None:
+            return init_cfg
+        if init_cfg is not None:
+            raise ValueError(
+                f'UniRepLKNet got both pretrained={pretrained!r} and '
+                f'init_cfg={init_cfg}; give only init_cfg. mmseg\'s '
+                'EncoderDecoder passes its model-level `pretrained` to the '
+                'backbone, and mmseg\'s base configs set it for their '
+                'ResNet: add `pretrained=None` to `model` in your config.')
+        if not isinstance(pretrained, str):
+            raise TypeError('pretrained must be a checkpoint path or URL (or '
+                            f'None), got {type(pretrained).__name__}')
+        warnings.warn(
+            f'UniRepLKNet: pretrained={pretrained!r} is deprecated and taken '
+            "as init_cfg=dict(type='Pretrained', checkpoint=...). mmseg's "
+            'EncoderDecoder hands its model-level `pretrained` to the '
+            'backbone: if it comes from a base config made for another '
+            'backbone, set `pretrained=None` in `model`.')
+        return dict(type='Pretrained', checkpoint=pretrained)
+
     @classmethod
     def _parse_arch(cls, arch):
         if isinstance(arch, str):
@@ -235,13 +269,34 @@ class UniRepLKNet(BaseModule):
                 "A custom arch dict needs the keys 'depths' and 'dims' (4 "
                 "ints each) and may have 'kernel_sizes'; "
                 f'missing {sorted(missing)}, unknown {sorted(unknown)}')
-        depths, dims = list(arch['depths']), list(arch['dims'])
-        if len(depths) != cls.num_stages or len(dims) != cls.num_stages \
-                or min(depths) < 1 or min(dims) < 4:
+        depths, dims = arch['depths'], arch['dims']
+        if not (cls._are_stage_ints(depths, 1)
+                and cls._are_stage_ints(dims, 4)):
             raise ValueError(
-                f'arch depths and dims must be {cls.num_stages} positive ints '
-                f'each (dims >= 4), got depths={depths}, dims={dims}')
-        return depths, dims, arch.get('kernel_sizes')
+                f'arch depths and dims must be lists of {cls.num_stages} ints '
+                'each (blocks per stage >= 1, channels per stage >= 4), e.g. '
+                "dict(depths=[2, 2, 6, 2], dims=[40, 80, 160, 320]); got "
+                f'depths={depths!r}, dims={dims!r}')
+        return list(depths), list(dims), arch.get('kernel_sizes')
+
+    @classmethod
+    def _are_stage_ints(cls, values, minimum: int) -> bool:
+        """Whether ``values`` is one int >= ``minimum`` per stage."""
+        return isinstance(values, (list, tuple)) \
+            and len(values) == cls.num_stages \
+            and all(isinstance(v, int) and not isinstance(v, bool)
+                    and v >= minimum for v in values)
+
+    @staticmethod
+    def _check_scalars(in_channels: int, drop_path_rate: float) -> None:
+        if not isinstance(in_channels, int) or in_channels < 1:
+            raise ValueError(
+                f'in_channels must be a positive int (3 for RGB images), got '
+                f'{in_channels!r}')
+        if not 0 <= drop_path_rate < 1:
+            raise ValueError(
+                'drop_path_rate must be in [0, 1) (the stochastic depth of '
+                f'the last block), got {drop_path_rate!r}')
 
     @classmethod
     def _check_kernel_sizes(cls, kernel_sizes, depths):
@@ -320,13 +375,24 @@ class UniRepLKNet(BaseModule):
                         checkpoint: str,
                         prefix: Optional[str] = None,
                         map_location: str = 'cpu') -> None:
-        """Load backbone weights from a checkpoint, leniently on keys.
+        """Load backbone weights from a checkpoint, strictly but for the
+        documented differences.
+
+        Only these keys may differ: the classifier's ``head.*`` and, in
+        dense mode, its final ``norm.*`` may be in the checkpoint; the
+        output norms ``norm0``..``norm3`` may be missing from it (the
+        classifier has none). Anything else, a checkpoint of another arch
+        or of the other structure (training vs. inference), is an error.
 
         Args:
             checkpoint (str): Path or URL.
             prefix (str, optional): Take only keys starting with it (e.g.
                 'backbone.' in a detector checkpoint), with it stripped.
             map_location (str): Defaults to 'cpu'.
+
+        Raises:
+            FileNotFoundError: No such file.
+            CheckpointError: An unreadable file, or keys that do not fit.
         """
         if '://' not in checkpoint and not osp.isfile(checkpoint):
             raise FileNotFoundError(
@@ -336,45 +402,72 @@ class UniRepLKNet(BaseModule):
                 'checkpoints/, point init_cfg.checkpoint at it (e.g. '
                 '--cfg-options model.backbone.init_cfg.checkpoint=PATH), or '
                 'train from scratch with model.backbone.init_cfg=None.')
-        try:
-            state = CheckpointLoader.load_checkpoint(checkpoint, map_location)
-        except pickle.UnpicklingError as err:
-            raise RuntimeError(
-                f'{checkpoint} holds Python objects besides weights, which '
-                'torch refuses to load safely. If you trust the file, '
-                'convert it once with tools/model_converters/'
-                'unireplknet_to_mmunirep.py SRC DST --trust, then use '
-                "init_cfg=dict(type='Pretrained', checkpoint=DST, "
-                f"prefix='backbone.'). ({err})") from err
-        for key in ('state_dict', 'model', 'module'):
-            if isinstance(state.get(key), dict):
-                state = state[key]
-                break
+        state = weights_of(read_checkpoint(checkpoint, map_location),
+                           checkpoint)
         if prefix:
             state = {k[len(prefix):]: v for k, v in state.items()
                      if k.startswith(prefix)}
             if not state:
-                raise ValueError(f'{checkpoint} has no keys starting with '
-                                 f'{prefix!r}')
-        own = self.state_dict()
-        diff = compare_state_dicts(own, state)
+                raise CheckpointError(f'{checkpoint} has no keys starting '
+                                      f'with {prefix!r}')
+        left_out = self._check_pretrained_keys(checkpoint, state)
+        self.load_state_dict(state, strict=False)
+        own = len(self.state_dict())
+        MMLogger.get_current_instance().info(
+            f'UniRepLKNet: loaded {own - len(left_out)} of {own} tensors from '
+            f"{checkpoint}{f' (prefix {prefix!r})' if prefix else ''}"
+            f"{'; not in it (new output norms): ' if left_out else ''}"
+            f"{', '.join(sorted({k.split('.')[0] for k in left_out}))}")
+
+    def _check_pretrained_keys(self, checkpoint: str, state: dict) -> list:
+        """Raise unless ``state`` differs from ours only as documented in
+        :meth:`load_pretrained`; return our keys it does not have."""
+        structure = state_dict_structure(state)
+        ours = DEPLOY if self.deploy else TRAINING
+        if structure is not None and structure != ours:
+            fix = ('Pretrained weights for training must be in the training '
+                   "structure (the authors' released files are); a "
+                   're-parameterized file only serves inference, with '
+                   'model.backbone.deploy=True') if ours == TRAINING else (
+                       'Build the training structure (deploy=False) and '
+                       're-parameterize after loading (tools/'
+                       'reparameterize.py), or test it with tools/test.py, '
+                       'which re-parameterizes on the fly')
+            raise CheckpointError(
+                f'{checkpoint} holds UniRepLKNet in the {structure} structure '
+                f'but this backbone is built in the {ours} structure '
+                f'(deploy={self.deploy}). {fix}.')
+        diff = compare_state_dicts(self.state_dict(), state)
         if diff.mismatched:
-            key, theirs, ours = diff.mismatched[0]
-            raise ValueError(
+            key, theirs, ours_shape = diff.mismatched[0]
+            raise CheckpointError(
                 f'{checkpoint} does not fit this UniRepLKNet (depths '
                 f'{self.depths}, dims {self.dims}): {key} has shape {theirs} '
-                f'in the checkpoint but {ours} here. Pick the arch the '
+                f'in the checkpoint but {ours_shape} here. Pick the arch the '
                 'checkpoint was trained with.')
-        loaded = len(own) - len(diff.missing)
-        if not loaded:
-            raise ValueError(f'{checkpoint} shares no key with UniRepLKNet; '
-                             'is it a detector/segmentor checkpoint that '
-                             "needs prefix='backbone.'?")
-        load_state_dict(self, state, strict=False, logger='current')
-        MMLogger.get_current_instance().info(
-            f'UniRepLKNet: loaded {loaded} of '
-            f'{len(own)} tensors from {checkpoint}'
-            f"{f' (prefix {prefix!r})' if prefix else ''}")
+        if len(diff.missing) == len(self.state_dict()):
+            raise CheckpointError(
+                f'{checkpoint} shares no key with UniRepLKNet; is it a '
+                "detector/segmentor checkpoint that needs prefix='backbone.'?")
+        missing = [k for k in diff.missing if not re.match(r'norm\d\.', k)]
+        unexpected = [k for k in diff.unexpected
+                      if not k.startswith(('head.', 'norm.'))]
+        if missing or unexpected:
+            problems = []
+            if missing:
+                problems.append(f'{len(missing)} key(s) missing, first: '
+                                f'{missing[0]}')
+            if unexpected:
+                problems.append(f'{len(unexpected)} unexpected key(s), '
+                                f'first: {unexpected[0]}')
+            raise CheckpointError(
+                f'{checkpoint} does not fit this UniRepLKNet (depths '
+                f"{self.depths}, dims {self.dims}): {'; '.join(problems)}. "
+                'Only the classifier head (head.*, norm.*) and the output '
+                'norms (norm0..norm3) may differ; use a UniRepLKNet '
+                "checkpoint of this arch (with prefix='backbone.' for a "
+                'detector or segmentor).')
+        return diff.missing
 
     # ------------------------------------------------------------ training
     def _freeze_stages(self) -> None:

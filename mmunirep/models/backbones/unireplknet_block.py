@@ -1,6 +1,7 @@
 # Copyright (c) mmunirep contributors. All rights reserved.
 """The UniRepLKNet block and its re-parameterization."""
 from contextlib import contextmanager, nullcontext
+from typing import List
 
 import torch
 import torch.utils.checkpoint as cp
@@ -9,8 +10,13 @@ from mmcv.cnn.bricks import DropPath
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ..layers import (GRN, DilatedReparamBlock, FFNLinear, SEBlock, fuse_bn,
-                      grn_linear, linear_act)
+from ..layers import (GRN, DilatedReparamBlock, FFNLinear, SEBlock,
+                      depthwise_conv, fuse_bn, grn_linear, linear_act,
+                      plain_ops_required)
+
+#: The FFN runs on groups of samples whose hidden activation (4C channels)
+#: stays under this many bytes (see :meth:`UniRepLKNetBlock._sample_groups`).
+FFN_GROUP_BYTES = 8 << 20
 
 #: Depthwise kernel sizes a block accepts: 3 and 5 are plain depthwise convs,
 #: 7 and larger are Dilated Reparam Blocks.
@@ -130,21 +136,60 @@ class UniRepLKNetBlock(nn.Module):
 
     def residual(self, x: Tensor) -> Tensor:
         """The residual branch: (N, C, H, W) -> (N, C, H, W)."""
-        y = self.se(self.norm(self.dwconv(x)))
+        y = self.norm(self._token_mixer(x))
         if torch.is_grad_enabled():
-            y = self.pwconv2(self.act(self.pwconv1(y)))
+            y = self._ffn(self.pwconv1[0](self.se(y)))
         else:
-            # inference: the FFN's intermediates are private, so GELU is
-            # fused into the first Linear (or runs in place) and GRN into
-            # the second Linear
-            first = self.pwconv1[1]
-            hidden = linear_act(self.pwconv1[0](y), first.weight, first.bias,
-                                gelu=True)
-            y = grn_linear(hidden, self.act[1], self.pwconv2[0])
-            y = self.pwconv2[1:](y)
+            y = self._inference_ffn(y)
         if self.gamma is not None:
             y = y * self.gamma.view(1, -1, 1, 1)
         return self.drop_path(y)
+
+    def _token_mixer(self, x: Tensor) -> Tensor:
+        """``dwconv``, through the depthwise kernels chosen for the shape."""
+        if isinstance(self.dwconv, nn.Conv2d):
+            return depthwise_conv(x, self.dwconv.weight, self.dwconv.bias)
+        return self.dwconv(x)
+
+    def _sample_groups(self, y: Tensor) -> List[slice]:
+        """Groups of samples whose FFN activation (4C channels) stays under
+        :data:`FFN_GROUP_BYTES`. GRN's statistics are per sample, so the FFN
+        up to its last Linear may run group by group; large blocks would be
+        served by fresh ``mmap`` calls, whose pages glibc's kernel faults in
+        and zeroes on every call. One group while traced or exported: the
+        grouping would fix the batch size in the graph."""
+        if plain_ops_required():
+            return [slice(None)]
+        first = self.pwconv1[1]
+        per_sample = (y[0].numel() * first.out_features //
+                      first.in_features * y.element_size())
+        group = max(1, FFN_GROUP_BYTES // per_sample)
+        return [slice(i, i + group) for i in range(0, y.shape[0], group)]
+
+    def _ffn(self, y: Tensor) -> Tensor:
+        """Linear, GELU, GRN, Linear on channels-last (N, H, W, C), group by
+        group, then back to channels-first and the block's last BN over the
+        whole batch."""
+        first, second = self.pwconv1[1], self.pwconv2[0]
+        outs = [second(self.act(first(y[group])))
+                for group in self._sample_groups(y)]
+        return self.pwconv2[1:](outs[0] if len(outs) == 1 else
+                                torch.cat(outs))
+
+    def _inference_ffn(self, x: Tensor) -> Tensor:
+        """SE and FFN without autograd: the intermediates are private, so
+        SE writes the FFN's channels-last input directly, GELU is fused into
+        the first Linear and GRN into the second (groups as in :meth:`_ffn`).
+        """
+        y = self.se.forward_channels_last(x)
+        first, grn, second = self.pwconv1[1], self.act[1], self.pwconv2[0]
+        outs = [
+            grn_linear(
+                linear_act(y[group], first.weight, first.bias, gelu=True),
+                grn, second) for group in self._sample_groups(y)
+        ]
+        return self.pwconv2[1:](outs[0] if len(outs) == 1 else
+                                torch.cat(outs))
 
     def _residual_add(self, x: Tensor) -> Tensor:
         return x + self.residual(x)

@@ -3,10 +3,10 @@
 small-kernel branches, all merged into one kernel for inference."""
 from typing import Dict, Tuple
 
-import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
 from torch import Tensor, nn
 
+from .depthwise_conv import depthwise_conv
 from .kernel_ops import dilated_to_dense, fuse_bn, pad_to_size
 
 #: Block kernel K -> (branch kernel sizes, branch dilations), from the paper.
@@ -77,27 +77,21 @@ class DilatedReparamBlock(nn.Module):
 
         With every BatchNorm in eval mode (validation, ``norm_eval``) the
         branches are merged on the fly into one KxK conv, which is exact and
-        differentiable. In training mode each branch runs on its own; on the
-        CPU a dilated branch runs as a dense conv with the zero-inserted
-        kernel, because oneDNN's dilated depthwise kernels are up to 8x slower
-        than its dense ones for these shapes.
+        differentiable. In training mode each branch runs on its own, through
+        :func:`depthwise_conv` (fast kernels chosen per shape, forward and
+        backward, dilated or as a dense zero-inserted kernel).
         """
         if self.deploy:
-            return self.lk_origin(x)
+            return depthwise_conv(x, self.lk_origin.weight,
+                                  self.lk_origin.bias)
         if not any(bn.training for _, _, bn in self._branches()) \
                 and not self.origin_bn.training:
             kernel, bias = self.get_equivalent_kernel_bias()
-            return F.conv2d(x, kernel, bias, padding=self.kernel_size // 2,
-                            groups=kernel.shape[0])
-        out = self.origin_bn(self.lk_origin(x))
+            return depthwise_conv(x, kernel, bias)
+        out = self.origin_bn(depthwise_conv(x, self.lk_origin.weight))
         for dilation, conv, bn in self._branches():
-            if dilation > 1 and x.device.type == 'cpu':
-                kernel = dilated_to_dense(conv.weight, dilation)
-                branch = F.conv2d(x, kernel, padding=kernel.shape[-1] // 2,
-                                  groups=conv.groups)
-            else:
-                branch = conv(x)
-            out = out + bn(branch)
+            # in place: no BN keeps its output for the backward
+            out.add_(bn(depthwise_conv(x, conv.weight, dilation=dilation)))
         return out
 
     def get_equivalent_kernel_bias(self) -> Tuple[Tensor, Tensor]:

@@ -5,18 +5,68 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor, nn
 
-from .onednn_linear import linear_act, uses_onednn
+from .fast_paths import (PathSelector, plain_ops_required, size_bucket,
+                         workspace)
+from .onednn_linear import linear_act
 
 EPS = 1e-6
+
+
+def _product_sum(a: Tensor, b: Tensor) -> Tensor:
+    """``sum_p a[n, p, c] * b[n, p, c]`` of (N, P, C) tensors, (N, 1, C), in
+    at least float32."""
+    if a.dtype not in (torch.float32, torch.float64):
+        a, b = a.float(), b.float()
+    return (a * b).sum(dim=1, keepdim=True)
+
+
+def _product_sum_by_matmul(a: Tensor, b: Tensor) -> Tensor:
+    """The same sum as a batched matrix-vector product over the products
+    written to a reused buffer: the matmul accumulates in float32 without an
+    fp32 copy of a bfloat16 input, and the buffer is not page-faulted
+    anew."""
+    n, p, _ = a.shape
+    products = torch.mul(a, b, out=workspace('grn_products', a.shape, a))
+    return torch.bmm(a.new_ones(n, 1, p), products).float()
+
+
+#: Per-channel sums over positions of the products of two (N, P, C)
+#: tensors (GRN's squares, and its backward's ``grad * x``).
+PRODUCT_SUM_SELECTOR = PathSelector('GRN product sum', {
+    'multiply+sum': _product_sum,
+    'matmul': _product_sum_by_matmul,
+})
+
+
+def position_sum(a: Tensor, b: Tensor) -> Tensor:
+    """``sum over H, W of a * b`` for (N, H, W, C) tensors, as (N, 1, 1, C)
+    in at least float32 (see :data:`PRODUCT_SUM_SELECTOR`).
+
+    Args:
+        a (Tensor): (N, H, W, C).
+        b (Tensor): Same shape and dtype.
+
+    Returns:
+        Tensor: (N, 1, 1, C).
+    """
+    n, h, w, c = a.shape
+    if (a.is_contiguous() and b.is_contiguous() and a.device.type == 'cpu'
+            and a.dtype in (torch.float32, torch.bfloat16)
+            and not plain_ops_required()):
+        sums = PRODUCT_SUM_SELECTOR((n, size_bucket(h * w), c, a.dtype),
+                                    a.view(n, h * w, c), b.view(n, h * w, c))
+    else:
+        sums = _product_sum(a.reshape(n, h * w, c), b.reshape(n, h * w, c))
+    return sums.view(n, 1, 1, c)
 
 
 def grn_statistics(x: Tensor) -> Tuple[Tensor, Tensor]:
     """The global norm ``Gx`` and its channel mean plus eps.
 
-    Computed in at least float32: in float16 the sum of squares over a large
-    feature map overflows and GRN returns NaN. Square-then-sum is 3-7x
-    faster than ``torch.linalg.vector_norm`` over the (H, W) axes of a
-    channels-last tensor on the CPU.
+    Computed in at least float32 precision: in float16 the sum of squares
+    over a large feature map overflows and GRN returns NaN. On the CPU, for
+    float32 and bfloat16, the sum of squares may run as a matmul (see
+    :func:`position_sum`), which accumulates in float32.
 
     Args:
         x (Tensor): Shape (N, H, W, C).
@@ -25,8 +75,7 @@ def grn_statistics(x: Tensor) -> Tuple[Tensor, Tensor]:
         tuple[Tensor, Tensor]: ``Gx`` of shape (N, 1, 1, C) and
         ``mean_C(Gx) + 1e-6`` of shape (N, 1, 1, 1), both float32 or wider.
     """
-    acc = x if x.dtype in (torch.float32, torch.float64) else x.float()
-    gx = acc.square().sum(dim=(1, 2), keepdim=True).sqrt()
+    gx = position_sum(x, x).sqrt_()
     return gx, gx.mean(dim=-1, keepdim=True) + EPS
 
 
@@ -57,7 +106,7 @@ class GRNFunction(torch.autograd.Function):
         if ctx.has_beta and ctx.needs_input_grad[2]:
             grad_beta = grad.sum(dim=(0, 1, 2), keepdim=True)
         # d loss / d scale, per sample and channel
-        grad_scale = (grad * x).sum(dim=(1, 2), keepdim=True, dtype=gx.dtype)
+        grad_scale = position_sum(grad.contiguous(), x).to(gx.dtype)
         grad_gamma = (grad_scale * nx).sum(dim=0, keepdim=True)
         grad_nx = grad_scale * gamma
         # nx = gx / denom with denom = mean_C(gx) + eps
@@ -123,16 +172,39 @@ class GRN(nn.Module):
         return beta
 
 
+def _linear_of_scaled_input(x: Tensor, scale: Tensor, weight: Tensor,
+                            bias: Optional[Tensor]) -> Tensor:
+    """``linear(x * scale)``, scaling ``x`` (N, P, C_in) in place."""
+    return linear_act(x.mul_(scale), weight, bias)
+
+
+def _linear_with_scaled_weight(x: Tensor, scale: Tensor, weight: Tensor,
+                               bias: Optional[Tensor]) -> Tensor:
+    """``linear(x * scale)`` as one batched matmul with a per-sample scaled
+    weight: cheaper than a pass over ``x`` when P is large."""
+    n, _, c_in = x.shape
+    scaled = weight.t().unsqueeze(0) * scale.reshape(n, c_in, 1)
+    return torch.bmm(x, scaled) if bias is None else torch.baddbmm(
+        bias, x, scaled)
+
+
+#: ``linear(x * scale)`` for a per-sample, per-input-channel ``scale``.
+SCALED_LINEAR_SELECTOR = PathSelector('GRN + Linear', {
+    'scale input': _linear_of_scaled_input,
+    'scale weight': _linear_with_scaled_weight,
+})
+
+
 def grn_linear(x: Tensor, grn: GRN, linear: nn.Linear) -> Tensor:
     """``linear(grn(x))`` for inference, without the scaled copy of ``x``.
 
     GRN scales each channel of each sample, so for sample n
-    ``linear(x_n * s_n + beta) = x_n @ (s_n[:, None] * W.T) + (b + W beta)``.
-    When H * W exceeds the output width, scaling the (small) weight per sample
-    and running one batched matmul is cheaper than a pass over the (large)
-    activation; otherwise, and whenever oneDNN runs the matmul
-    (:mod:`.onednn_linear`), the activation is scaled in place. Only valid when
-    ``x`` may be overwritten and no gradient is needed.
+    ``linear(x_n * s_n + beta) = x_n @ (s_n[:, None] * W.T) + (b + W beta)``:
+    either the activation is scaled in place or, per sample, the (small)
+    weight; on the CPU :data:`SCALED_LINEAR_SELECTOR` measures which is
+    faster for the shape, elsewhere the weight is scaled when H * W exceeds
+    the output width. Only valid when ``x`` may be overwritten and no
+    gradient is needed.
 
     Args:
         x (Tensor): GRN input, (N, H, W, C_in); overwritten.
@@ -143,17 +215,19 @@ def grn_linear(x: Tensor, grn: GRN, linear: nn.Linear) -> Tensor:
         Tensor: (N, H, W, C_out), equal to ``linear(grn(x))``.
     """
     n, h, w, c_in = x.shape
-    scale = grn.channel_scale(x)
+    scale = grn.channel_scale(x).reshape(n, 1, c_in)
     bias = linear.bias
     if grn.use_bias:
         projected = linear.weight @ grn.beta.reshape(-1).to(x.dtype)
         bias = projected if bias is None else bias + projected
-    # oneDNN's matmul is fast enough that scaling the activation in place
-    # always pays off there
-    if h * w <= linear.out_features or uses_onednn(x):
-        return linear_act(x.mul_(scale), linear.weight, bias)
-    weight = linear.weight.t().unsqueeze(0) * scale.reshape(n, c_in, 1)
     flat = x.reshape(n, h * w, c_in)
-    out = torch.bmm(flat, weight) if bias is None else torch.baddbmm(
-        bias, flat, weight)
+    if plain_ops_required():
+        out = _linear_of_scaled_input(flat, scale, linear.weight, bias)
+    elif x.device.type == 'cpu':
+        key = (n, size_bucket(h * w), c_in, linear.out_features, x.dtype)
+        out = SCALED_LINEAR_SELECTOR(key, flat, scale, linear.weight, bias)
+    elif h * w > linear.out_features:
+        out = _linear_with_scaled_weight(flat, scale, linear.weight, bias)
+    else:
+        out = _linear_of_scaled_input(flat, scale, linear.weight, bias)
     return out.reshape(n, h, w, linear.out_features)

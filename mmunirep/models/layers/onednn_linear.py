@@ -1,19 +1,23 @@
 # Copyright (c) mmunirep contributors. All rights reserved.
-"""Linear (+ GELU) through oneDNN on the CPU.
+"""Linear (+ GELU) through oneDNN on the CPU, where it is faster.
 
-On x86 CPUs PyTorch runs ``F.linear`` through its BLAS ``addmm``, which first
-copies the broadcast bias into the output; oneDNN's matmul primitive, with the
-bias and GELU fused as post-ops, is about twice as fast for every FFN shape of
-UniRepLKNet (measured with 2 threads, fp32). PyTorch exposes that primitive as
-``torch.ops.mkldnn._linear_pointwise`` (what ``torch.compile`` emits on CPU);
-where it is missing, off the CPU, or while the model is traced or compiled,
-the plain ops run instead.
+On x86 CPUs PyTorch runs ``F.linear`` through its BLAS ``addmm``, which
+first copies the broadcast bias into the output; oneDNN's matmul primitive,
+with the bias and GELU fused as post-ops, is exposed as
+``torch.ops.mkldnn._linear_pointwise`` (what ``torch.compile`` emits on CPU).
+Which one is faster depends on the machine: about 2x for oneDNN on some
+x86 machines, a tie on others. :data:`LINEAR_SELECTOR` times both the first
+time it meets a shape and keeps the faster one. Where the op is missing, off
+the CPU, or while the model is traced or compiled
+(:func:`~.fast_paths.plain_ops_required`), the plain ops run.
 """
 from typing import Optional
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from .fast_paths import PathSelector, plain_ops_required, size_bucket
 
 _ONEDNN_DTYPES = (torch.float32, torch.bfloat16)
 
@@ -33,14 +37,37 @@ def _onednn_usable(x: Tensor) -> bool:
     (FLOPs counters, ONNX export and ``torch.compile`` need the plain ops)."""
     return (_LINEAR_POINTWISE is not None and x.device.type == 'cpu'
             and torch.backends.mkldnn.is_available()
-            and torch.backends.mkldnn.enabled and not torch.jit.is_tracing()
-            and not torch.compiler.is_compiling())
+            and torch.backends.mkldnn.enabled and not plain_ops_required())
+
+
+def _plain_linear(flat: Tensor, weight: Tensor, bias: Optional[Tensor],
+                  gelu: bool) -> Tensor:
+    out = F.linear(flat, weight, bias)
+    return torch.ops.aten.gelu_(out) if gelu else out
+
+
+def _onednn_linear(flat: Tensor, weight: Tensor, bias: Optional[Tensor],
+                   gelu: bool) -> Tensor:
+    return _LINEAR_POINTWISE(flat, weight, bias, 'gelu' if gelu else 'none',
+                             [], 'none' if gelu else '')
+
+
+#: ``x @ W.T + b`` (then GELU) on a 2-D input: plain ``F.linear`` or oneDNN.
+LINEAR_SELECTOR = PathSelector('linear', {
+    'F.linear': _plain_linear,
+    'onednn': _onednn_linear,
+})
 
 
 def uses_onednn(x: Tensor) -> bool:
-    """Whether :func:`linear_act` takes the oneDNN path for ``x``."""
+    """Whether :func:`linear_act` may take the oneDNN path for ``x``."""
     return (x.dtype in _ONEDNN_DTYPES and not torch.is_grad_enabled()
             and _onednn_usable(x))
+
+
+def _linear_key(flat: Tensor, weight: Tensor, gelu: bool) -> tuple:
+    return (size_bucket(flat.shape[0]), weight.shape[1], weight.shape[0],
+            flat.dtype, gelu)
 
 
 def linear_act(x: Tensor,
@@ -58,19 +85,30 @@ def linear_act(x: Tensor,
     Returns:
         Tensor: (..., C_out).
     """
+    if torch.is_autocast_enabled('cpu') and x.device.type == 'cpu':
+        # cast as autocast casts a Linear, so that the bfloat16 path below
+        # (which autocast does not see) runs in the autocast dtype
+        dtype = torch.get_autocast_dtype('cpu')
+        x, weight = x.to(dtype), weight.to(dtype)
+        bias = None if bias is None else bias.to(dtype)
     if uses_onednn(x) and weight.dtype == x.dtype:
         flat = x.reshape(-1, x.shape[-1])
-        out = _LINEAR_POINTWISE(flat, weight, bias,
-                                'gelu' if gelu else 'none', [],
-                                'none' if gelu else '')
+        out = LINEAR_SELECTOR(_linear_key(flat, weight, gelu), flat, weight,
+                              bias, gelu)
         return out.reshape(*x.shape[:-1], weight.shape[0])
-    out = F.linear(x, weight, bias)
-    return torch.ops.aten.gelu_(out) if gelu else out
+    return _plain_linear(x, weight, bias, gelu)
 
 
 def _trains_with_onednn(x: Tensor, weight: Tensor) -> bool:
-    return (x.dtype == weight.dtype == torch.float32
-            and not torch.is_autocast_enabled('cpu') and _onednn_usable(x))
+    if not (x.dtype == weight.dtype == torch.float32
+            and not torch.is_autocast_enabled('cpu') and _onednn_usable(x)):
+        return False
+    flat = x.detach().reshape(-1, x.shape[-1])
+    with torch.no_grad():
+        choice = LINEAR_SELECTOR.choose(
+            _linear_key(flat, weight, False),
+            (flat, weight.detach(), None, False))
+    return choice == 'onednn'
 
 
 class _OneDNNLinearFunction(torch.autograd.Function):
@@ -106,9 +144,10 @@ class _OneDNNLinearFunction(torch.autograd.Function):
 
 class FFNLinear(nn.Linear):
     """``nn.Linear`` (same parameters and state dict) that runs its matmuls
-    through oneDNN on the CPU in float32, in training (forward and input
-    gradient) and at inference (:func:`linear_act`); elsewhere, and under
-    autocast, it is ``F.linear``."""
+    through oneDNN on the CPU where that is faster for its shape, in training
+    (float32: forward and input gradient) and at inference
+    (:func:`linear_act`); elsewhere, and under autocast, it is
+    ``F.linear``."""
 
     def forward(self, x: Tensor) -> Tensor:
         """(..., in_features) -> (..., out_features)."""

@@ -1,5 +1,11 @@
 # Copyright (c) mmunirep contributors. All rights reserved.
-"""Shared helpers for the tests."""
+"""Independent formulations to check the fast implementations against.
+
+Used by the tests and by ``tools/analysis/gpu_benchmark.py``, which checks
+every fast path on the GPU it measures: the paper's branch-by-branch Dilated
+Reparam Block, GRN written out with autograd, and random BatchNorm
+statistics so that a wrong fusion formula cannot pass by accident.
+"""
 from contextlib import contextmanager
 
 import torch
@@ -79,3 +85,16 @@ def branchwise_reference():
         yield
     finally:
         DilatedReparamBlock.forward = original
+
+
+def reference_grn(grn, x: torch.Tensor) -> torch.Tensor:
+    """GRN as ConvNeXt V2 writes it, through autograd, in float32 or wider:
+    ``(gamma * Nx + 1) * x + beta`` with ``Nx = Gx / (mean_C(Gx) + 1e-6)``
+    and ``Gx`` the L2 norm over (H, W) of the (N, H, W, C) input."""
+    acc = x if x.dtype in (torch.float32, torch.float64) else x.float()
+    gx = torch.linalg.vector_norm(acc, dim=(1, 2), keepdim=True)
+    nx = gx / (gx.mean(dim=-1, keepdim=True) + 1e-6)
+    out = grn.gamma * acc * nx + acc
+    if grn.use_bias:
+        out = out + grn.beta
+    return out.to(x.dtype)

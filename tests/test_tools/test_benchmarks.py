@@ -1,0 +1,66 @@
+# Copyright (c) mmunirep contributors. All rights reserved.
+"""The CPU benchmark scripts run end to end and print the machine with
+their figures (tiny sizes, one round: the numbers themselves are not
+checked here)."""
+import re
+
+from tests.test_tools.conftest import run_tool
+
+
+def table_rows(stdout, names):
+    """name -> the numbers printed on its row."""
+    rows = {}
+    for line in stdout.splitlines():
+        fields = line.split()
+        if fields and fields[0] in names:
+            rows[fields[0]] = [float(f.rstrip('x')) for f in fields[1:]]
+    return rows
+
+
+def test_backbone_benchmark_compares_fast_paths_plain_ops_and_convnext():
+    result = run_tool('tools/analysis/benchmark_backbone.py', '--arch', 'a',
+                      '--structure', 'deploy', '--with-plain', '--compare',
+                      'convnext-atto', '--batch', 1, '--input-size', 64,
+                      '--rounds', 2, '--iters', 1, '--warmup', 1,
+                      '--show-paths')
+    out = result.stdout
+    assert re.search(r'^CPU: .*\n^torch ', out, re.M)
+    names = ('unireplknet-a-deploy', 'unireplknet-a-deploy-plain',
+             'convnext-atto')
+    rows = table_rows(out, names)
+    assert set(rows) == set(names)
+    assert rows['unireplknet-a-deploy'][2] == 1.0  # the reference
+    assert all(r[0] > 0 for r in rows.values())
+    # the selectors timed their candidates on the first forward
+    assert re.search(r'^  linear: .* -> \w', out, re.M)
+
+
+def test_onnx_benchmark_runs_what_it_exports():
+    result = run_tool('tools/analysis/benchmark_onnx.py',
+                      'configs/unireplknet_a_in1k.py', '--shape', 64, 64,
+                      '--rounds', 1, '--warmup', 1, '--threads', 1)
+    out = result.stdout
+    assert re.search(r'^CPU: ', out, re.M)
+    rows = table_rows(out, ('PyTorch', 'onnxruntime'))
+    assert rows['PyTorch'][2] == 1.0 and rows['onnxruntime'][1] > 0
+    difference = float(re.search(r'max relative difference: (\S+)',
+                                 out).group(1))
+    assert difference < 1e-4
+
+
+def test_gemm_probe_times_both_paths_for_every_ffn_shape():
+    result = run_tool('tools/analysis/benchmark_backbone.py', '--arch', 'a',
+                      '--batch', 1, '--input-size', 64, '--probe-gemm')
+    rows = [line.split() for line in result.stdout.splitlines()
+            if re.match(r'\s+\d \s+\d+ x \d+ -> \d+', line)]
+    # two Linears per stage; stage 0 at 64 px: 16x16 positions, 40 -> 160
+    assert len(rows) == 8
+    assert rows[0][:6] == ['0', '256', 'x', '40', '->', '160']
+    for row in rows:
+        linear_ms, onednn_ms, speed_up = map(float, (row[7], row[8],
+                                                     row[9].rstrip('x')))
+        # the printed times are rounded to 0.01 ms, the speed-up to 0.01
+        assert onednn_ms > 0 and linear_ms >= 0
+        low = max(linear_ms - 0.005, 0) / (onednn_ms + 0.005)
+        high = (linear_ms + 0.005) / max(onednn_ms - 0.005, 1e-9)
+        assert low - 0.005 <= speed_up <= high + 0.005

@@ -1,0 +1,70 @@
+# Copyright (c) mmunirep contributors. All rights reserved.
+"""mmdet's and mmseg's OWN tools/train.py and tools/test.py (shipped in their
+packages' .mim) on our demo configs, two iterations each, with no
+custom_imports: ``type='mmunirep.UniRepLKNet'`` resolves through our
+registry, and our optimizer constructor and hooks with it."""
+import importlib.util
+from pathlib import Path
+
+from mmengine.runner import CheckpointLoader
+
+import mmunirep  # noqa: F401  (lets torch.load read Runner checkpoints)
+from tests.test_tools.conftest import det_options, run_tool, seg_options
+
+SEG = 'configs/demo/upernet_unireplknet_a_shapes.py'
+DET = 'configs/demo/cascade_mask_rcnn_unireplknet_a_shapes.py'
+
+
+def upstream_tool(package, name):
+    spec = importlib.util.find_spec(package)
+    path = Path(spec.submodule_search_locations[0]) / '.mim' / 'tools' / name
+    assert path.is_file(), path
+    return path
+
+
+def assert_no_custom_imports(config):
+    text = Path(config).read_text()
+    assert 'custom_imports' not in text
+
+
+def assert_our_backbone_trained(checkpoint):
+    state = CheckpointLoader.load_checkpoint(str(checkpoint))['state_dict']
+    assert 'backbone.stages.3.1.dwconv.lk_origin.weight' in state
+    assert 'backbone.stages.3.1.dwconv.dil_conv_k5_1.weight' in state
+
+
+#: No validation while training: tools/test.py evaluates right after.
+NO_VAL = ['val_cfg=None', 'val_dataloader=None', 'val_evaluator=None']
+
+
+def test_mmseg_train_and_test_tools(shapes_data, tmp_path):
+    assert_no_custom_imports(SEG)
+    options = seg_options(shapes_data, iters=2) + [
+        'default_hooks.logger.interval=1', 'test_dataloader.dataset.indices=2'
+    ]
+    result = run_tool(upstream_tool('mmseg', 'train.py'), SEG, '--work-dir',
+                      tmp_path, *options, *NO_VAL)
+    assert 'Iter(train) [2/2]' in result.stdout + result.stderr
+    assert_our_backbone_trained(tmp_path / 'iter_2.pth')
+    result = run_tool(upstream_tool('mmseg', 'test.py'), SEG,
+                      tmp_path / 'iter_2.pth', '--work-dir', tmp_path / 'test',
+                      *options)
+    assert 'mIoU' in result.stdout + result.stderr
+
+
+def test_mmdet_train_and_test_tools(shapes_data, tmp_path):
+    assert_no_custom_imports(DET)
+    # 4 training images at batch 2: two iterations; tools/test.py on 2
+    options = det_options(shapes_data) + [
+        'train_dataloader.dataset.indices=4',
+        'test_dataloader.dataset.indices=2', 'default_hooks.logger.interval=1'
+    ]
+    result = run_tool(upstream_tool('mmdet', 'train.py'), DET, '--work-dir',
+                      tmp_path, *options, *NO_VAL)
+    assert 'Epoch(train) [1][2/2]' in result.stdout + result.stderr
+    assert_our_backbone_trained(tmp_path / 'epoch_1.pth')
+    result = run_tool(upstream_tool('mmdet', 'test.py'), DET,
+                      tmp_path / 'epoch_1.pth', '--work-dir',
+                      tmp_path / 'test', *options)
+    log = result.stdout + result.stderr
+    assert 'bbox_mAP' in log and 'segm_mAP' in log
