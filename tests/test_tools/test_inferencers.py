@@ -17,7 +17,7 @@ CLS = 'configs/unireplknet_a_in1k.py'
 DEPLOY = dict(det='configs/demo/deploy/cascade_mask_rcnn_unireplknet_a_shapes.py',
               seg='configs/demo/deploy/upernet_unireplknet_a_shapes.py',
               cls='configs/deploy/unireplknet_a_in1k.py')
-CONFIG = dict(det=DET_DEMO, seg=SEG_DEMO, cls=CLS)
+TASKS = ('det', 'seg', 'cls')
 KINDS = ('training', 'deploy', 'published')
 
 
@@ -33,7 +33,9 @@ def photo() -> str:
 @pytest.fixture(scope='module')
 def cls_trained(tmp_path_factory):
     """The A classifier config trained for 2 iterations on a tiny folder
-    dataset (two classes of random images): a real Runner checkpoint."""
+    dataset (two classes of random images): a real Runner checkpoint. The
+    head has two classes like the dataset, so the inferencer can name every
+    label it predicts."""
     import cv2
     root = tmp_path_factory.mktemp('cls')
     rng = np.random.default_rng(0)
@@ -45,6 +47,8 @@ def cls_trained(tmp_path_factory):
     config = root / 'cls_tiny.py'
     config.write_text(f"""
 _base_ = '{ROOT / CLS}'
+model = dict(head=dict(num_classes=2))
+data_preprocessor = dict(num_classes=2)
 train_dataloader = dict(
     batch_size=2, num_workers=0, persistent_workers=False,
     dataset=dict(_delete_=True, type='CustomDataset',
@@ -57,27 +61,35 @@ val_evaluator = None
 param_scheduler = []
 default_hooks = dict(checkpoint=dict(interval=2, by_epoch=False))
 """)
+    deploy_config = root / 'cls_tiny_deploy.py'
+    deploy_config.write_text(f"""
+_base_ = '{ROOT / DEPLOY['cls']}'
+model = dict(head=dict(num_classes=2))
+""")
     run_tool('tools/train.py', config, '--work-dir', root / 'work')
-    return root / 'work'
+    return root / 'work' / 'iter_2.pth', config, deploy_config
 
 
 @pytest.fixture(scope='module')
 def checkpoints(det_trained, seg_trained, cls_trained, tmp_path_factory):
     """task -> checkpoint kind -> (config, file)."""
     out = tmp_path_factory.mktemp('inferencer_ckpts')
-    training = dict(det=det_trained[0] / 'epoch_1.pth',
-                    seg=seg_trained[0] / 'iter_4.pth',
-                    cls=cls_trained / 'iter_2.pth')
+    cls_ckpt, cls_config, cls_deploy_config = cls_trained
+    # task -> (training checkpoint, training config, deploy config)
+    trained = dict(
+        det=(det_trained[0] / 'epoch_1.pth', DET_DEMO, DEPLOY['det']),
+        seg=(seg_trained[0] / 'iter_4.pth', SEG_DEMO, DEPLOY['seg']),
+        cls=(cls_ckpt, cls_config, cls_deploy_config))
     cases = {}
-    for task, ckpt in training.items():
+    for task, (ckpt, config, deploy_config) in trained.items():
         deploy = out / f'{task}_deploy.pth'
-        run_tool('tools/reparameterize.py', CONFIG[task], ckpt, deploy)
+        run_tool('tools/reparameterize.py', config, ckpt, deploy)
         result = run_tool('tools/model_converters/publish_model.py', ckpt,
                           out / f'{task}_published.pth')
         published = result.stdout.strip().splitlines()[-1].split()[-1]
-        cases[task] = dict(training=(CONFIG[task], ckpt),
-                           deploy=(DEPLOY[task], deploy),
-                           published=(CONFIG[task], Path(published)))
+        cases[task] = dict(training=(config, ckpt),
+                           deploy=(deploy_config, deploy),
+                           published=(config, Path(published)))
     return cases
 
 
@@ -96,7 +108,7 @@ def predictions(checkpoints, tmp_path_factory):
         assert f'{task}: ' in result.stdout
         return dict(np.load(result_file))
 
-    jobs = [(task, kind) for task in CONFIG for kind in KINDS]
+    jobs = [(task, kind) for task in TASKS for kind in KINDS]
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {job: pool.submit(case, *job) for job in jobs}
     return {job: future.exception() or future.result()
@@ -104,7 +116,7 @@ def predictions(checkpoints, tmp_path_factory):
 
 
 @pytest.mark.parametrize('kind', KINDS)
-@pytest.mark.parametrize('task', ['det', 'seg', 'cls'])
+@pytest.mark.parametrize('task', TASKS)
 def test_inferencer_loads_every_checkpoint_kind_without_import(
         predictions, task, kind):
     """The case ran in a fresh process that never imported mmunirep itself,
@@ -115,7 +127,7 @@ def test_inferencer_loads_every_checkpoint_kind_without_import(
     assert result['labels'].size > 0
 
 
-@pytest.mark.parametrize('task', ['det', 'seg', 'cls'])
+@pytest.mark.parametrize('task', TASKS)
 def test_the_three_checkpoint_kinds_predict_the_same(predictions, task):
     runs = [predictions[(task, kind)] for kind in KINDS]
     for run in runs:
