@@ -149,3 +149,20 @@ def published_checkpoint(name_or_url: str) -> PublishedCheckpoint:
     known = '\n  '.join(PUBLISHED)
     raise ValueError(f'{name!r} is not a published UniRepLKNet checkpoint; '
                    f'the authors published:\n  {known}')
+
+
+def how_to_get(path: str) -> str:
+    """A sentence saying where the file ``path`` names can be had: its URL
+    for a published name, what replaces it for a lost one, the list of
+    published files otherwise."""
+    name = os.path.basename(path)
+    if name in PUBLISHED:
+        return (f'{name} is published: name its URL {checkpoint_url(name)} '
+                'instead (MMEngine downloads and caches it), or fetch it with '
+                f'`python tools/download_checkpoints.py {name} --dest DIR`.')
+    if name in LOST:
+        return f'{name} was {LOST[name]}.'
+    return ('The published files are at '
+            f'{DEFAULT_ENDPOINT}/{HF_REPO} (`python '
+            'tools/download_checkpoints.py --list` lists them and the '
+            'configs that use them).')

@@ -61,4 +61,6 @@ param_scheduler = [
 ]
 auto_scale_lr = dict(base_batch_size=4096)
 # crash-safe checkpoints: a kill during a save never loses the last one
-default_hooks = dict(checkpoint=dict(type='mmunirep.AtomicCheckpointHook'))
+default_hooks = dict(
+    checkpoint=dict(type='mmunirep.AtomicCheckpointHook'),
+    strict_load=dict(type='mmunirep.StrictCheckpointLoadHook'))

@@ -99,8 +99,11 @@ param_scheduler = [
         end=160000),
 ]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=160000, val_interval=4000)
-# crash-safe checkpoints: a kill during a save never loses the last one
+# crash-safe checkpoints: a kill during a save never loses the last one;
+# strict, structure-aware loading of the checkpoint a test run evaluates
+# (also under mmdet's / mmseg's own tools/test.py)
 default_hooks = dict(
+    strict_load=dict(type='mmunirep.StrictCheckpointLoadHook'),
     checkpoint=dict(
         type='mmunirep.AtomicCheckpointHook',
         by_epoch=False,

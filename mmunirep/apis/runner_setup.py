@@ -205,8 +205,12 @@ def add_deploy_hook(cfg: Config) -> None:
 
 def add_strict_load_hook(cfg: Config) -> None:
     """Load ``load_from`` strictly, structure-aware
-    (:class:`~mmunirep.engine.StrictCheckpointLoadHook`)."""
-    add_custom_hook(cfg, 'mmunirep.StrictCheckpointLoadHook')
+    (:class:`~mmunirep.engine.StrictCheckpointLoadHook`), as
+    ``default_hooks.strict_load``: our base configs set it there already,
+    other configs get it once."""
+    hooks = dict(cfg.get('default_hooks') or {})
+    hooks['strict_load'] = dict(type='mmunirep.StrictCheckpointLoadHook')
+    cfg.default_hooks = hooks
 
 
 def enable_test_precision(cfg: Config, dtype: str) -> None:

@@ -43,6 +43,8 @@ IMAGENET = {  # backbone + LayerNorm + Linear head
 }
 #: Every config saves crash-safe checkpoints.
 ATOMIC_HOOK = 'mmunirep.AtomicCheckpointHook'
+#: ... and evaluates only checkpoints that fit it (any tools/test.py).
+STRICT_HOOK = 'mmunirep.StrictCheckpointLoadHook'
 
 
 def build(name, deploy=True, meta=True):
@@ -68,6 +70,7 @@ def test_ade20k_configs(name):
         'mmunirep.UniRepLKNetLayerDecayConstructor'
     assert cfg.default_hooks.checkpoint.save_best == 'mIoU'
     assert cfg.default_hooks.checkpoint.type == ATOMIC_HOOK
+    assert cfg.default_hooks.strict_load.type == STRICT_HOOK
     assert cfg.param_scheduler[0].end == 1500
     crop = 640 if '640' in name or name.split('_')[2] in 'blxl' else 512
     assert cfg.crop_size == (crop, crop)
@@ -79,6 +82,7 @@ def test_coco_configs(name):
     assert abs(num_params(model) / 1e6 - COCO[name]) < 1.0
     assert cfg.train_cfg.max_epochs == 36
     assert cfg.default_hooks.checkpoint.type == ATOMIC_HOOK
+    assert cfg.default_hooks.strict_load.type == STRICT_HOOK
     assert cfg.param_scheduler[1].milestones == [27, 33]
     heads = cfg.model.roi_head.bbox_head
     assert [h.bbox_coder.target_stds for h in heads] == [
@@ -97,6 +101,7 @@ def test_imagenet_configs(name):
     cfg, model = build(name)
     assert round(num_params(model) / 1e6, 2) == IMAGENET[name]
     assert cfg.default_hooks.checkpoint.type == ATOMIC_HOOK
+    assert cfg.default_hooks.strict_load.type == STRICT_HOOK
 
 
 @pytest.mark.parametrize('name', [

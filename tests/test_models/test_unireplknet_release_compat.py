@@ -194,6 +194,22 @@ def test_bad_pretrained_checkpoints_say_what_is_wrong(tmp_path):
         type='Pretrained', checkpoint=str(tmp_path / 'nope.pth')))
     with pytest.raises(FileNotFoundError, match='huggingface.co/DingXiaoH'):
         missing.init_weights()
+    # a published file not fetched yet: its URL and the download tool
+    name = 'unireplknet_a_in1k_224_acc77.03.pth'
+    not_fetched = UniRepLKNet('a', init_cfg=dict(
+        type='Pretrained', checkpoint=f'checkpoints/{name}'))
+    with pytest.raises(FileNotFoundError) as error:
+        not_fetched.init_weights()
+    assert (f'https://huggingface.co/DingXiaoH/UniRepLKNet/resolve/main/'
+            f'{name}') in str(error.value)
+    assert f'tools/download_checkpoints.py {name}' in str(error.value)
+    # a file the authors lost: what replaces it
+    lost = UniRepLKNet('xl', init_cfg=dict(
+        type='Pretrained',
+        checkpoint='checkpoints/unireplknet_xl_in22k_to_in1k_384_acc87.96.pth'))
+    with pytest.raises(FileNotFoundError,
+                       match='lost by the authors.*unireplknet_xl_in22k_pretrain'):
+        lost.init_weights()
     path = tmp_path / 'a.pth'
     torch.save(authors_checkpoint('classifier'), path)
     wrong_arch = UniRepLKNet('f', init_cfg=dict(type='Pretrained',

@@ -50,6 +50,19 @@ def test_mmseg_train_and_test_tools(shapes_data, tmp_path):
                       tmp_path / 'iter_2.pth', '--work-dir', tmp_path / 'test',
                       *options)
     assert 'mIoU' in result.stdout + result.stderr
+    # mmseg's own test.py refuses a checkpoint that does not fit the config
+    # (here: re-parameterized, under the training config) instead of
+    # evaluating a partly loaded model
+    deploy = tmp_path / 'deploy.pth'
+    run_tool('tools/reparameterize.py', SEG, tmp_path / 'iter_2.pth', deploy)
+    result = run_tool(upstream_tool('mmseg', 'test.py'), SEG, deploy,
+                      '--work-dir', tmp_path / 'test_deploy', *options,
+                      expect_ok=False)
+    assert result.returncode != 0
+    assert 'inference (deploy) structure' in result.stderr
+    assert 'configs/demo/deploy/upernet_unireplknet_a_shapes.py' in \
+        result.stderr
+    assert not list((tmp_path / 'test_deploy').rglob('*.json'))
 
 
 def test_mmdet_train_and_test_tools(shapes_data, tmp_path):

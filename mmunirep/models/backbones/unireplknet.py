@@ -12,6 +12,7 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from mmunirep.checkpoints import how_to_get
 from mmunirep.registry import MODELS
 from mmunirep.utils.checkpoint_file import (CheckpointError, read_checkpoint,
                                             weights_of)
@@ -397,11 +398,10 @@ class UniRepLKNet(BaseModule):
         if '://' not in checkpoint and not osp.isfile(checkpoint):
             raise FileNotFoundError(
                 f'UniRepLKNet pretrained checkpoint {checkpoint!r} not found '
-                f'(working directory {os.getcwd()}). Download it from '
-                'https://huggingface.co/DingXiaoH/UniRepLKNet into '
-                'checkpoints/, point init_cfg.checkpoint at it (e.g. '
-                '--cfg-options model.backbone.init_cfg.checkpoint=PATH), or '
-                'train from scratch with model.backbone.init_cfg=None.')
+                f'(working directory {os.getcwd()}). {how_to_get(checkpoint)} '
+                'Point init_cfg.checkpoint at the file (e.g. --cfg-options '
+                'model.backbone.init_cfg.checkpoint=PATH), or train from '
+                'scratch with model.backbone.init_cfg=None.')
         state = weights_of(read_checkpoint(checkpoint, map_location),
                            checkpoint)
         if prefix:
