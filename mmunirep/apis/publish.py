@@ -65,7 +65,8 @@ def publish_checkpoint(in_file: str,
                        out_file: str,
                        deploy_config: Optional[str] = None,
                        cfg_options: Optional[dict] = None,
-                       raw_weights: bool = False) -> Tuple[str, Dict]:
+                       raw_weights: bool = False,
+                       strict_options: bool = False) -> Tuple[str, Dict]:
     """Write the published form of ``in_file``.
 
     Args:
@@ -78,6 +79,8 @@ def publish_checkpoint(in_file: str,
         cfg_options (dict, optional): Overrides for ``deploy_config``.
         raw_weights (bool): Publish the raw weights of a checkpoint written
             with EMA instead of the average. Defaults to False.
+        strict_options (bool): Refuse ``cfg_options`` keys that
+            ``deploy_config`` lacks. Defaults to False.
 
     Returns:
         tuple[str, dict]: The final path and the written ``meta``.
@@ -87,7 +90,7 @@ def publish_checkpoint(in_file: str,
     state, source = inference_weights(checkpoint, raw_weights)
     if deploy_config is not None:
         state = reparameterized_model(deploy_config, state, in_file,
-                                      cfg_options).state_dict()
+                                      cfg_options, strict_options).state_dict()
     meta = plain_value(checkpoint.get('meta', {}))
     dropped = [k for k in TRAINING_ONLY_KEYS if k in checkpoint]
     meta['published'] = dict(source=osp.basename(in_file), weights=source,

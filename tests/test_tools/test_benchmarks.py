@@ -64,3 +64,11 @@ def test_gemm_probe_times_both_paths_for_every_ffn_shape():
         low = max(linear_ms - 0.005, 0) / (onednn_ms + 0.005)
         high = (linear_ms + 0.005) / max(onednn_ms - 0.005, 1e-9)
         assert low - 0.005 <= speed_up <= high + 0.005
+
+
+def test_gemm_probe_refuses_a_dtype_onednn_does_not_run():
+    result = run_tool('tools/analysis/benchmark_backbone.py', '--arch', 'a',
+                      '--probe-gemm', '--dtype', 'fp16', expect_ok=False)
+    assert result.returncode == 1
+    assert '--probe-gemm needs the CPU with oneDNN available and a float32 ' \
+        'or bfloat16 --dtype' in result.stderr

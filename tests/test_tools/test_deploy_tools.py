@@ -95,3 +95,17 @@ def test_clear_errors_and_no_file(tmp_path, extra, message):
                       checkpoint, '--out', out, *extra, expect_ok=False)
     assert message in result.stderr
     assert not out.exists()
+
+
+def test_out_onto_the_checkpoint_is_refused_and_the_checkpoint_kept(
+        tmp_path):
+    checkpoint = save_random_checkpoint('configs/unireplknet_a_in1k.py',
+                                        tmp_path / 'a.pth')
+    before = checkpoint.read_bytes()
+    result = run_tool('tools/deployment/pytorch2onnx.py',
+                      'configs/unireplknet_a_in1k.py', checkpoint, '--out',
+                      checkpoint, '--shape', 96, 96, expect_ok=False)
+    assert result.returncode == 1
+    assert 'is the same file as the input' in result.stderr
+    assert 'Traceback' not in result.stderr
+    assert checkpoint.read_bytes() == before

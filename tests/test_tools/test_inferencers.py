@@ -206,3 +206,16 @@ def test_publish_refuses_a_deploy_config_and_keeps_nothing(
                       expect_ok=False)
     assert 'already builds the inference structure' in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_publish_refuses_a_misspelled_option_under_strict_options(
+        det_trained, tmp_path):
+    ckpt = det_trained[0] / 'epoch_1.pth'
+    result = run_tool('tools/model_converters/publish_model.py', ckpt,
+                      tmp_path / 'x.pth', '--deploy', DET_DEMO,
+                      '--cfg-options', 'model.backbonee.arch=t',
+                      '--strict-options', expect_ok=False)
+    assert result.returncode == 1
+    assert "'model' has no key 'backbonee' (did you mean 'backbone'?)" in \
+        result.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -15,9 +15,8 @@ without any allow-list.
 import argparse
 
 import mmunirep  # noqa: F401  (environment check, checkpoint allow-list)
-from mmengine.config import DictAction
 
-from mmunirep.apis.cli import report_user_errors
+from mmunirep.apis.cli import add_cfg_options_arguments, report_user_errors
 from mmunirep.apis.publish import publish_checkpoint
 
 
@@ -30,8 +29,7 @@ def parse_args():
                         help='re-parameterize with this training config')
     parser.add_argument('--raw-weights', action='store_true',
                         help='publish the raw (not EMA) weights')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override settings of --deploy CONFIG')
+    add_cfg_options_arguments(parser)  # settings of --deploy CONFIG
     return parser.parse_args()
 
 
@@ -41,7 +39,8 @@ def main():
         try:
             final, _ = publish_checkpoint(args.in_file, args.out_file,
                                           args.deploy, args.cfg_options,
-                                          args.raw_weights)
+                                          args.raw_weights,
+                                          args.strict_options)
         except ValueError as err:  # a deploy config, nothing to convert
             raise SystemExit(f'error: {err}') from None
     print(f'published: {final}')

@@ -1,7 +1,7 @@
 # Copyright (c) mmunirep contributors. All rights reserved.
 """The UniRepLKNet block and its re-parameterization."""
 from contextlib import contextmanager, nullcontext
-from typing import List
+from typing import Callable, List
 
 import torch
 import torch.utils.checkpoint as cp
@@ -166,30 +166,29 @@ class UniRepLKNetBlock(nn.Module):
         group = max(1, FFN_GROUP_BYTES // per_sample)
         return [slice(i, i + group) for i in range(0, y.shape[0], group)]
 
-    def _ffn(self, y: Tensor) -> Tensor:
-        """Linear, GELU, GRN, Linear on channels-last (N, H, W, C), group by
-        group, then back to channels-first and the block's last BN over the
-        whole batch."""
-        first, second = self.pwconv1[1], self.pwconv2[0]
-        outs = [second(self.act(first(y[group])))
-                for group in self._sample_groups(y)]
+    def _grouped_ffn(self, ffn: Callable[[Tensor], Tensor],
+                     y: Tensor) -> Tensor:
+        """``ffn`` on channels-last (N, H, W, C) group by group, then back to
+        channels-first and the block's last BN over the whole batch."""
+        outs = [ffn(y[group]) for group in self._sample_groups(y)]
         return self.pwconv2[1:](outs[0] if len(outs) == 1 else
                                 torch.cat(outs))
+
+    def _ffn(self, y: Tensor) -> Tensor:
+        """Linear, GELU, GRN, Linear (training: autograd records it)."""
+        first, second = self.pwconv1[1], self.pwconv2[0]
+        return self._grouped_ffn(lambda g: second(self.act(first(g))), y)
 
     def _inference_ffn(self, x: Tensor) -> Tensor:
         """SE and FFN without autograd: the intermediates are private, so
         SE writes the FFN's channels-last input directly, GELU is fused into
         the first Linear and GRN into the second (groups as in :meth:`_ffn`).
         """
-        y = self.se.forward_channels_last(x)
         first, grn, second = self.pwconv1[1], self.act[1], self.pwconv2[0]
-        outs = [
-            grn_linear(
-                linear_act(y[group], first.weight, first.bias, gelu=True),
-                grn, second) for group in self._sample_groups(y)
-        ]
-        return self.pwconv2[1:](outs[0] if len(outs) == 1 else
-                                torch.cat(outs))
+        return self._grouped_ffn(
+            lambda g: grn_linear(
+                linear_act(g, first.weight, first.bias, gelu=True), grn,
+                second), self.se.forward_channels_last(x))
 
     def _residual_add(self, x: Tensor) -> Tensor:
         return x + self.residual(x)

@@ -66,12 +66,20 @@ DEPTHWISE_SELECTOR = PathSelector('depthwise conv', {
 })
 
 
-def _grad_input_aten(grad: Tensor, x: Tensor, weight: Tensor,
-                     dilation: int) -> Tensor:
+def _aten_backward(grad: Tensor, x: Tensor, weight: Tensor, dilation: int,
+                   which: int) -> Tensor:
+    """PyTorch's own gradient of the conv: w.r.t. the input (``which=0``)
+    or the weight (``which=1``)."""
     pad = _padding(weight, dilation)
+    mask = [which == 0, which == 1, False]
     return torch.ops.aten.convolution_backward(
         grad, x, weight, None, [1, 1], [pad, pad], [dilation, dilation],
-        False, [0, 0], weight.shape[0], [True, False, False])[0]
+        False, [0, 0], weight.shape[0], mask)[which]
+
+
+def _grad_input_aten(grad: Tensor, x: Tensor, weight: Tensor,
+                     dilation: int) -> Tensor:
+    return _aten_backward(grad, x, weight, dilation, which=0)
 
 
 def _grad_input_flipped(grad: Tensor, x: Tensor, weight: Tensor,
@@ -83,10 +91,7 @@ def _grad_input_flipped(grad: Tensor, x: Tensor, weight: Tensor,
 
 def _grad_weight_aten(grad: Tensor, x: Tensor, weight: Tensor,
                       dilation: int) -> Tensor:
-    pad = _padding(weight, dilation)
-    return torch.ops.aten.convolution_backward(
-        grad, x, weight, None, [1, 1], [pad, pad], [dilation, dilation],
-        False, [0, 0], weight.shape[0], [False, True, False])[1]
+    return _aten_backward(grad, x, weight, dilation, which=1)
 
 
 def _grad_weight_grouped(grad: Tensor, x: Tensor, weight: Tensor,
