@@ -7,7 +7,7 @@
 #   inference speed of both structures -> training curves and the effective
 #   receptive field of the trained backbone -> summary table.
 #
-#   bash tools/run_demo.sh                # about 9 minutes on 2 cores
+#   bash tools/run_demo.sh                # about 16 minutes on 2 cores
 #   MMUNIREP_DEMO_QUICK=1 bash tools/run_demo.sh   # a few iterations (CI)
 #
 # Outputs go to work_dirs/demo (MMUNIREP_DEMO_DIR); the dataset to data/demo
