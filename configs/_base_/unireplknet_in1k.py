@@ -44,6 +44,8 @@ model = dict(
 train_dataloader = dict(batch_size=128)
 optim_wrapper = dict(
     optimizer=dict(lr=4e-3),
+    # plain-dict parameter groups: compile=True can trace the optimizer step
+    constructor='mmunirep.PlainGroupsOptimWrapperConstructor',
     # no weight decay on norms, biases and per-channel scales (incl. GRN)
     paramwise_cfg=dict(
         norm_decay_mult=0.0, bias_decay_mult=0.0, flat_decay_mult=0.0,

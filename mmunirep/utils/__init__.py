@@ -4,7 +4,6 @@ from .atomic_io import (OutputPathError, atomic_torch_save, atomic_write,
                         check_output_path)
 from .checkpoint_file import (CheckpointError, check_checkpoint_file,
                               read_checkpoint, weights_of)
-from .cpu_allocator import tune_cpu_allocator
 from .hub import (default_checkpoint_dir, download_checkpoint,
                   pretrained_checkpoints, published_checkpoints_of,
                   verify_checkpoint)
@@ -18,6 +17,6 @@ __all__ = [
     'atomic_write_bytes', 'atomic_write_text', 'check_checkpoint_file',
     'check_output_path', 'compare_state_dicts', 'default_checkpoint_dir',
     'download_checkpoint', 'image_files', 'pretrained_checkpoints',
-    'published_checkpoints_of', 'read_checkpoint', 'tune_cpu_allocator',
+    'published_checkpoints_of', 'read_checkpoint',
     'verify_checkpoint', 'weights_of'
 ]

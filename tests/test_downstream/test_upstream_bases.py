@@ -141,7 +141,7 @@ def test_one_train_step_in_upstream_base(base_name, tmp_path):
     assert torch.isfinite(loss) and loss.item() > 0
     stem = model.backbone.downsample_layers[0][0].weight
     assert stem.grad is not None and stem.grad.abs().sum() > 0
-    deepest = model.backbone.stages[3][-1].pwconv2[0].weight
+    deepest = model.backbone.stages[3][-1].fc2.weight
     assert deepest.grad is not None and deepest.grad.abs().sum() > 0
 
 

@@ -4,16 +4,18 @@ import logging
 
 import pytest
 import torch
+from mmengine.config import ConfigDict
 from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
 
 from mmunirep.apis import build_model, load_config
 from mmunirep.engine.optimizers import UniRepLKNetLayerDecayConstructor
+from mmunirep.models import UniRepLKNet
 
 # Parameter tensors per block, counted by hand from the block's structure:
-# kernel-3 block: decayed dwconv, se.down, se.up, pwconv1, pwconv2 weights;
-# not decayed: BN weight/bias (norm, pwconv2.2), SE and pwconv1 biases, GRN
-# gamma/beta and the layer scale.
+# kernel-3 block: decayed dwconv, se.down, se.up, fc1, fc2 weights;
+# not decayed: BN weight/bias (norm, bn), SE and fc1 biases, GRN gamma/beta
+# and the layer scale.
 K3 = (5, 10)
 # kernel-13 block: the depthwise conv is a Dilated Reparam Block instead:
 # lk_origin and 5 dilated conv weights (decayed), 6 BNs (not decayed).
@@ -123,7 +125,7 @@ def test_every_parameter_in_exactly_one_group():
     assert len(grouped) == len(set(grouped))
     assert set(grouped) == {id(p) for p in model.parameters()}
     names = {n for g in groups for n in g['param_names']}
-    assert 'backbone.stages.2.17.act.1.gamma' in names
+    assert 'backbone.stages.2.17.grn.gamma' in names
 
 
 def test_grn_weight_decay_choice():
@@ -131,14 +133,14 @@ def test_grn_weight_decay_choice():
                              'layer_wise', 9)
     decay_of = {n: g['weight_decay'] for g in groups
                 for n in g['param_names']}
-    assert decay_of['backbone.stages.1.0.act.1.gamma'] == 0.0
-    assert decay_of['backbone.stages.1.0.act.1.beta'] == 0.0
-    assert decay_of['backbone.stages.1.0.pwconv1.1.weight'] == 0.05
+    assert decay_of['backbone.stages.1.0.grn.gamma'] == 0.0
+    assert decay_of['backbone.stages.1.0.grn.beta'] == 0.0
+    assert decay_of['backbone.stages.1.0.fc1.weight'] == 0.05
     _, groups = build_groups('configs/upernet_unireplknet_t_ade20k.py',
                              'layer_wise', 9, decay_grn=True)
     decay_of = {n: g['weight_decay'] for g in groups
                 for n in g['param_names']}
-    assert decay_of['backbone.stages.1.0.act.1.gamma'] == 0.05  # authors'
+    assert decay_of['backbone.stages.1.0.grn.gamma'] == 0.05  # authors'
     assert decay_of['backbone.stages.1.0.gamma'] == 0.0
 
 
@@ -217,3 +219,49 @@ def test_mmpretrain_constructor_uses_get_layer_depth():
     assert lr_of['backbone.stages.3.0.gamma'] == 0.5
     assert lr_of['backbone.stages.2.0.gamma'] == 0.5**3
     assert lr_of['backbone.downsample_layers.0.0.weight'] == 0.5**6
+
+
+def small_classifier_optim_wrapper(constructor, paramwise_cfg):
+    """A small UniRepLKNet and its optimizer wrapper, built from a
+    ConfigDict as the Runner builds it."""
+    torch.manual_seed(0)
+    model = UniRepLKNet(dict(depths=[1, 1, 1, 1], dims=[8, 16, 32, 64],
+                             kernel_sizes=[[3], [3], [3], [3]]),
+                        out_indices=(3, ), gap_before_final_norm=True)
+    optim_cfg = ConfigDict(
+        type='OptimWrapper',
+        optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05),
+        constructor=constructor, paramwise_cfg=paramwise_cfg)
+    return model, build_optim_wrapper(model, optim_cfg)
+
+
+@pytest.mark.parametrize('constructor, paramwise_cfg', [
+    ('mmunirep.UniRepLKNetLayerDecayConstructor', dict(decay_rate=0.8)),
+    ('mmunirep.PlainGroupsOptimWrapperConstructor',
+     dict(norm_decay_mult=0.0, custom_keys={'.gamma': dict(decay_mult=0.)})),
+])
+def test_param_groups_are_plain_dicts(constructor, paramwise_cfg):
+    """MMEngine's default constructor turns the groups of a paramwise_cfg
+    into ConfigDicts (built from a ConfigDict config, as the Runner does),
+    which TorchDynamo refuses in compiled optimizer steps."""
+    _, wrapper = small_classifier_optim_wrapper(constructor, paramwise_cfg)
+    groups = wrapper.optimizer.param_groups
+    assert len(groups) > 1 and all(type(g) is dict for g in groups)
+
+
+def test_compiled_train_step_runs_the_optimizer():
+    """What MMEngine's compile=True compiles: forward, backward and the
+    optimizer step with our layer-decay groups."""
+    model, wrapper = small_classifier_optim_wrapper(
+        'mmunirep.UniRepLKNetLayerDecayConstructor', dict(decay_rate=0.8))
+
+    def train_step(x):
+        loss = model(x)[0].square().mean()
+        wrapper.update_params(loss)
+        return loss
+
+    torch._dynamo.reset()
+    torch.compile(train_step, backend='aot_eager')(torch.randn(2, 3, 32, 32))
+    # AdamW stepped every parameter of every group
+    state = wrapper.optimizer.state
+    assert all(state[p]['step'] == 1 for p in model.parameters())

@@ -28,7 +28,7 @@ def test_block_deploy_equivalence(kernel_size, dtype):
         out = block(x)
     assert relative_error(out - x, ref - x) < TOLERANCE[dtype]
     assert not block.training
-    assert block.gamma is None and not hasattr(block.act[1], 'beta')
+    assert block.gamma is None and block.grn.beta is None
     deployed = UniRepLKNetBlock(16, kernel_size, deploy=True).to(dtype)
     deployed.load_state_dict(block.state_dict(), strict=True)
     with torch.no_grad():
@@ -283,9 +283,9 @@ def test_get_layer_depth_follows_the_authors_mapping():
         'backbone.stages.2.0.dwconv.lk_origin.weight': 3,
         'backbone.stages.2.2.norm.weight': 3,
         'backbone.stages.2.3.norm.weight': 4,
-        'backbone.stages.2.26.pwconv2.0.weight': 3 + 26 // 3,
+        'backbone.stages.2.26.fc2.weight': 3 + 26 // 3,
         'backbone.downsample_layers.3.0.weight': n,
-        'backbone.stages.3.1.act.1.gamma': n,
+        'backbone.stages.3.1.grn.gamma': n,
         'backbone.norm3.weight': n + 1,
         'decode_head.conv_seg.weight': n + 1,
     }

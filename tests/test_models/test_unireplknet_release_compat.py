@@ -131,7 +131,7 @@ def test_imagenet_checkpoint_into_dense_mode():
                                      for p in ('weight', 'bias'))
     assert sorted(unexpected) == ['head.bias', 'head.weight', 'norm.bias',
                                   'norm.weight']
-    assert torch.equal(model.stages[2][5].pwconv1[1].weight,
+    assert torch.equal(model.stages[2][5].fc1.weight,
                        state['stages.2.5.pwconv1.1.weight'])
 
 

@@ -31,7 +31,9 @@ def test_backbone_benchmark_compares_fast_paths_plain_ops_and_convnext():
     assert set(rows) == set(names)
     assert rows['unireplknet-a-deploy'][2] == 1.0  # the reference
     assert all(r[0] > 0 for r in rows.values())
-    # the selectors timed their candidates on the first forward
+    # what each op runs, and the CPU selectors' choices on the first forward
+    assert "kernels='auto' on cpu" in out
+    assert re.search(r'^  depthwise conv: cpu$', out, re.M)
     assert re.search(r'^  linear: .* -> \w', out, re.M)
 
 

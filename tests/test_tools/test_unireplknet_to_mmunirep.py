@@ -325,7 +325,7 @@ def test_imagenet(files):
     model = build_model(load_config(CLS_CONFIG), checkpoint=str(path))
     assert torch.equal(model.head.fc.bias, src['head.bias'])
     assert torch.equal(model.backbone.norm.weight, src['norm.weight'])
-    assert torch.equal(model.backbone.stages[2][5].pwconv1[1].weight,
+    assert torch.equal(model.backbone.stages[2][5].fc1.weight,
                        src['stages.2.5.pwconv1.1.weight'])
     record = ckpt['meta']['converted_from']
     assert record['format'] == 'imagenet' and record['source'] == 'cls.pth'

@@ -26,7 +26,8 @@ from mmengine.dataset import pseudo_collate
 from mmunirep.analysis import interleaved_times, speed_ratio
 from mmunirep.apis import build_model, build_test_pipeline, load_config
 from mmunirep.apis.cli import add_cfg_options_arguments, report_user_errors
-from mmunirep.utils import atomic_write_text, tune_cpu_allocator
+from mmunirep.ops.cpu import tune_cpu_allocator
+from mmunirep.utils import atomic_write_text
 from mmunirep.utils.machine import describe_machine, machine_info
 
 DTYPES = dict(fp16=torch.float16, bf16=torch.bfloat16)

@@ -25,9 +25,10 @@ import torch
 
 from mmunirep.analysis import interleaved_times, speed_ratio
 from mmunirep.models import UniRepLKNet
-from mmunirep.models.layers.fast_paths import chosen_paths, plain_ops
-from mmunirep.models.layers.onednn_linear import LINEAR_SELECTOR, uses_onednn
-from mmunirep.utils import tune_cpu_allocator
+from mmunirep.models.layers import impl_of
+from mmunirep.ops import implementations, plain_ops
+from mmunirep.ops.cpu import (LINEAR_SELECTOR, chosen_paths,
+                              tune_cpu_allocator, uses_onednn)
 from mmunirep.utils.machine import describe_machine
 
 DTYPES = dict(fp32=torch.float32, fp16=torch.float16, bf16=torch.bfloat16)
@@ -61,7 +62,7 @@ def parse_args():
     parser.add_argument(
         '--tune-malloc', action='store_true',
         help='raise glibc malloc thresholds for this process (CPU; applies '
-        'to every model alike, see mmunirep.utils.tune_cpu_allocator)')
+        'to every model alike, see mmunirep.ops.cpu.tune_cpu_allocator)')
     parser.add_argument('--rounds', type=int, default=7,
                         help='timed rounds (the median is reported)')
     parser.add_argument('--iters', type=int, default=2,
@@ -72,12 +73,16 @@ def parse_args():
         help='time F.linear against the oneDNN path for each FFN shape of '
         'the arch (batch, input size, dtype as given), then exit')
     parser.add_argument(
+        '--kernels', default='auto', choices=['auto', 'plain', 'triton'],
+        help="the backbone's ops implementation (model.backbone.kernels)")
+    parser.add_argument(
         '--with-plain', action='store_true',
         help='also run each UniRepLKNet model with plain PyTorch ops (its '
         'fast paths off), to see what the fast paths gain on this machine')
     parser.add_argument(
         '--show-paths', action='store_true',
-        help='list the fast path chosen for each shape on this machine')
+        help='list what each op runs with --kernels on --device, and the '
+        'CPU path chosen for each shape on this machine')
     return parser.parse_args()
 
 
@@ -86,7 +91,7 @@ def build_models(args):
     models = {}
     for structure in args.structure:
         model = UniRepLKNet(args.arch, out_indices=(3, ),
-                            gap_before_final_norm=True)
+                            gap_before_final_norm=True, kernels=args.kernels)
         if structure == 'deploy':
             model.switch_to_deploy()
         models[f'unireplknet-{args.arch}-{structure}'] = model
@@ -204,7 +209,12 @@ def main():
               f'{seconds * 1e3:>9.1f} '
               f'{speed_ratio(times, name, reference):>7.3f}')
     if args.show_paths:
-        print('fast paths chosen (selector: shape -> path)')
+        device = torch.device(args.device).type
+        print(f'kernels={args.kernels!r} on {device} (op -> implementation):')
+        for op, family in implementations(impl_of(args.kernels),
+                                          device).items():
+            print(f'  {op}: {family}')
+        print('CPU paths chosen (selector: shape -> path)')
         for selector, choices in chosen_paths().items():
             for key, path in choices.items():
                 print(f'  {selector}: {key} -> {path}')

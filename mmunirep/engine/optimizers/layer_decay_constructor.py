@@ -5,11 +5,12 @@ from typing import Dict, List, Tuple
 
 from mmengine.logging import MMLogger
 from mmengine.model import is_model_wrapper
-from mmengine.optim import DefaultOptimWrapperConstructor
 from torch import nn
 
 from mmunirep.models.backbones import UniRepLKNet
+from mmunirep.models.layers import GRN
 from mmunirep.registry import OPTIM_WRAPPER_CONSTRUCTORS
+from .plain_groups_constructor import PlainGroupsOptimWrapperConstructor
 
 DECAY_TYPES = ('layer_wise', 'stage_wise')
 PARAMWISE_KEYS = {'decay_rate', 'decay_type', 'num_layers', 'decay_grn'}
@@ -41,7 +42,7 @@ def is_scale_or_shift(name: str, shape: Tuple[int, ...]) -> bool:
 
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()
-class UniRepLKNetLayerDecayConstructor(DefaultOptimWrapperConstructor):
+class UniRepLKNetLayerDecayConstructor(PlainGroupsOptimWrapperConstructor):
     """Optimizer wrapper with layer-wise lr decay for UniRepLKNet models.
 
     Every UniRepLKNet found anywhere in the model (``backbone.`` in a
@@ -139,14 +140,14 @@ class UniRepLKNetLayerDecayConstructor(DefaultOptimWrapperConstructor):
         self._check_num_layers(backbones)
         weight_decay = self.base_wd or 0.
         groups: Dict[Tuple[int, bool], dict] = {}
+        grn_params = {id(p) for m in module.modules() if isinstance(m, GRN)
+                      for p in m.parameters()}
         for name, param in module.named_parameters():
             if not param.requires_grad:
                 continue
             layer_id, n = self._layer_id(name, backbones)
-            is_grn = '.act.1.' in name and name.rsplit('.', 1)[-1] in (
-                'gamma', 'beta')
             no_decay = is_scale_or_shift(name, tuple(param.shape)) and not (
-                is_grn and self.decay_grn)
+                id(param) in grn_params and self.decay_grn)
             key = (layer_id, no_decay)
             if key not in groups:
                 scale = self.decay_rate**(n + 1 - layer_id)

@@ -17,7 +17,7 @@ from mmunirep.registry import MODELS
 from mmunirep.utils.checkpoint_file import (CheckpointError, read_checkpoint,
                                             weights_of)
 from mmunirep.utils.state_dict_diff import compare_state_dicts
-from ..layers import LayerNorm2d
+from ..layers import LayerNorm2d, impl_of, set_kernels
 from ..utils.structure import DEPLOY, TRAINING, state_dict_structure
 from .unireplknet_block import BLOCK_KERNEL_SIZES, UniRepLKNetBlock
 
@@ -107,6 +107,12 @@ class UniRepLKNet(BaseModule):
             stage 3, ``norm{i}`` otherwise), returning (N, C) vectors. When
             False, each selected stage output goes through a channels-first
             LayerNorm ``norm{i}`` and stays (N, C, H, W). Defaults to False.
+        kernels (str): Which implementation of its ops the backbone runs:
+            'auto' (the fastest exact one for the device: Triton kernels on
+            CUDA, paths timed per shape on the CPU), 'plain' (plain PyTorch
+            everywhere) or 'triton' (the Triton kernels also off CUDA, e.g.
+            under ``TRITON_INTERPRET=1``). Settable later as
+            ``model.kernels = ...``. Defaults to 'auto'.
         init_cfg (dict | list[dict], optional): Initialization config. None
             gives truncated-normal (std 0.02) Conv2d/Linear weights with zero
             biases, as the authors do. ``dict(type='Pretrained',
@@ -158,6 +164,7 @@ class UniRepLKNet(BaseModule):
                  norm_eval: bool = False,
                  norm_cfg: dict = dict(type='BN'),
                  gap_before_final_norm: bool = False,
+                 kernels: str = 'auto',
                  init_cfg: Optional[Union[dict, list]] = None,
                  pretrained: Optional[str] = None) -> None:
         init_cfg = self._init_cfg_of_pretrained(pretrained, init_cfg)
@@ -186,6 +193,8 @@ class UniRepLKNet(BaseModule):
         self.norm_eval = norm_eval
         self.gap_before_final_norm = gap_before_final_norm
         self.deploy = deploy
+        impl = impl_of(kernels)
+        self._kernels = kernels
 
         self.downsample_layers = nn.ModuleList([
             nn.Sequential(
@@ -213,7 +222,8 @@ class UniRepLKNet(BaseModule):
                         dims[i], self.kernel_sizes[i][j],
                         drop_path=drop_rates[first + j],
                         layer_scale_init_value=layer_scale_init_value,
-                        deploy=deploy, with_cp=with_cp, norm_cfg=norm_cfg)
+                        deploy=deploy, with_cp=with_cp, norm_cfg=norm_cfg,
+                        impl=impl)
                     for j in range(depths[i])
                 ]))
             first += depths[i]
@@ -329,6 +339,16 @@ class UniRepLKNet(BaseModule):
             raise ValueError('out_indices must be non-empty and without '
                              f'repeats, got {tuple(out_indices)}')
         return tuple(sorted(indices))
+
+    @property
+    def kernels(self) -> str:
+        """The ops implementation choice (see the ``kernels`` argument)."""
+        return self._kernels
+
+    @kernels.setter
+    def kernels(self, kernels: str) -> None:
+        set_kernels(self, kernels)
+        self._kernels = kernels
 
     def norm_name(self, stage: int) -> str:
         """Name of the output norm of ``stage`` (the authors' naming)."""
@@ -511,7 +531,7 @@ class UniRepLKNet(BaseModule):
 
         Args:
             param_name (str): Parameter name, e.g.
-                ``'backbone.stages.2.7.pwconv1.1.weight'``.
+                ``'backbone.stages.2.7.fc1.weight'``.
             prefix (str): The prefix of backbone parameters in
                 ``param_name``; names without it belong to other modules.
                 Defaults to ''.

@@ -1,7 +1,6 @@
 # Copyright (c) mmunirep contributors. All rights reserved.
 """The UniRepLKNet block and its re-parameterization."""
 from contextlib import contextmanager, nullcontext
-from typing import Callable, List
 
 import torch
 import torch.utils.checkpoint as cp
@@ -10,31 +9,35 @@ from mmcv.cnn.bricks import DropPath
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ..layers import (GRN, DilatedReparamBlock, FFNLinear, SEBlock,
-                      depthwise_conv, fuse_bn, grn_linear, linear_act,
-                      plain_ops_required)
-
-#: The FFN runs on groups of samples whose hidden activation (4C channels)
-#: stays under this many bytes (see :meth:`UniRepLKNetBlock._sample_groups`).
-FFN_GROUP_BYTES = 8 << 20
+from mmunirep.ops import fuse_bn, grn_ffn
+from ..layers import (GRN, DepthwiseConv2d, DilatedReparamBlock, OpsCaller,
+                      SEBlock)
 
 #: Depthwise kernel sizes a block accepts: 3 and 5 are plain depthwise convs,
 #: 7 and larger are Dilated Reparam Blocks.
 BLOCK_KERNEL_SIZES = (3, 5, 7, 9, 11, 13, 15, 17)
 
+#: The FFN's parts -> their keys in the authors' checkpoints, where they sit
+#: in Sequentials (``pwconv1 = [to channels-last, Linear]``,
+#: ``act = [GELU, GRN]``, ``pwconv2 = [Linear, to channels-first, BN]``).
+AUTHORS_KEYS = {
+    'fc1.': 'pwconv1.1.',
+    'grn.': 'act.1.',
+    'fc2.': 'pwconv2.0.',
+    'bn.': 'pwconv2.2.',
+}
 
-class ToChannelsLast(nn.Module):
-    """(N, C, H, W) -> (N, H, W, C) view."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return x.permute(0, 2, 3, 1)
-
-
-class ToChannelsFirst(nn.Module):
-    """(N, H, W, C) -> (N, C, H, W) view."""
-
-    def forward(self, x: Tensor) -> Tensor:
-        return x.permute(0, 3, 1, 2)
+def _rename_keys(state_dict: dict, prefix: str, renames: dict) -> None:
+    """Rename, in place and in order, the keys of ``state_dict`` under
+    ``prefix`` that start with a key of ``renames``."""
+    for key in [k for k in state_dict if k.startswith(prefix)]:
+        local = key[len(prefix):]
+        for old, new in renames.items():
+            if local.startswith(old):
+                state_dict[prefix + new + local[len(old):]] = \
+                    state_dict.pop(key)
+                break
 
 
 @contextmanager
@@ -54,23 +57,23 @@ def keep_bn_running_stats(module: nn.Module):
                 buf.copy_(value)
 
 
-class UniRepLKNetBlock(nn.Module):
+class UniRepLKNetBlock(nn.Module, OpsCaller):
     """UniRepLKNet block: large-kernel token mixer, SE, GRN FFN, layer scale.
 
-    Training structure, on (N, C, H, W) input ``x`` (parameter names follow
-    the authors' checkpoints)::
+    Training structure, on (N, C, H, W) input ``x``::
 
         y = se(norm(dwconv(x)))            # dwconv: DW conv or Dilated
                                            # Reparam Block; norm: BN
-        y = pwconv1(y)                     # to channels-last, Linear C->4C
-        y = act(y)                         # GELU, GRN
-        y = pwconv2(y)                     # Linear 4C->C, to channels-first, BN
-        out = x + drop_path(gamma * y)     # gamma: layer scale
+        y = fc2(grn(gelu(fc1(y))))         # per position (channels-last)
+        out = x + drop_path(gamma * bn(y)) # gamma: layer scale
 
     Inference structure (``deploy=True`` or after :meth:`switch_to_deploy`):
-    ``dwconv`` is one biased KxK DW conv, ``norm`` is identity, GRN has no
-    ``beta``, ``pwconv2`` is one biased Linear with the BN and layer scale
-    folded in, and ``gamma`` is gone.
+    ``dwconv`` is one biased KxK DW conv, ``norm`` and ``bn`` are identities,
+    GRN has no ``beta``, ``fc2`` has ``bn`` and the layer scale folded in,
+    and ``gamma`` is gone.
+
+    State dicts use the authors' keys (see :data:`AUTHORS_KEYS`), so their
+    checkpoints load and ours load into their code.
 
     Args:
         dim (int): C.
@@ -84,6 +87,8 @@ class UniRepLKNetBlock(nn.Module):
             Defaults to False.
         norm_cfg (dict): BatchNorm config. Defaults to ``dict(type='BN')``.
         ffn_ratio (int): FFN expansion. Defaults to 4.
+        impl (str): The ops implementation of every part (see
+            :func:`~mmunirep.models.layers.set_kernels`). Defaults to 'auto'.
     """
 
     def __init__(self,
@@ -94,38 +99,30 @@ class UniRepLKNetBlock(nn.Module):
                  deploy: bool = False,
                  with_cp: bool = False,
                  norm_cfg: dict = dict(type='BN'),
-                 ffn_ratio: int = 4) -> None:
+                 ffn_ratio: int = 4,
+                 impl: str = 'auto') -> None:
         super().__init__()
         if kernel_size not in BLOCK_KERNEL_SIZES:
             raise ValueError(f'UniRepLKNetBlock kernel_size must be one of '
                              f'{BLOCK_KERNEL_SIZES}, got {kernel_size}')
         self.deploy = deploy
         self.with_cp = with_cp
-        if deploy:
-            self.dwconv = nn.Conv2d(dim, dim, kernel_size,
-                                    padding=kernel_size // 2, groups=dim,
-                                    bias=True)
-            self.norm = nn.Identity()
+        self.impl = impl
+        if deploy or kernel_size < 7:
+            self.dwconv = DepthwiseConv2d(dim, kernel_size, bias=deploy,
+                                          impl=impl)
         else:
-            if kernel_size >= 7:
-                self.dwconv = DilatedReparamBlock(dim, kernel_size,
-                                                  norm_cfg=norm_cfg)
-            else:
-                self.dwconv = nn.Conv2d(dim, dim, kernel_size,
-                                        padding=kernel_size // 2, groups=dim,
-                                        bias=False)
-            self.norm = build_norm_layer(norm_cfg, dim)[1]
-        self.se = SEBlock(dim, dim // 4)
+            self.dwconv = DilatedReparamBlock(dim, kernel_size,
+                                              norm_cfg=norm_cfg, impl=impl)
+        self.norm = nn.Identity() if deploy else build_norm_layer(
+            norm_cfg, dim)[1]
+        self.se = SEBlock(dim, dim // 4, impl=impl)
         ffn_dim = int(ffn_ratio * dim)
-        self.pwconv1 = nn.Sequential(ToChannelsLast(), FFNLinear(dim, ffn_dim))
-        self.act = nn.Sequential(nn.GELU(), GRN(ffn_dim, use_bias=not deploy))
-        if deploy:
-            self.pwconv2 = nn.Sequential(
-                FFNLinear(ffn_dim, dim), ToChannelsFirst())
-        else:
-            self.pwconv2 = nn.Sequential(
-                FFNLinear(ffn_dim, dim, bias=False), ToChannelsFirst(),
-                build_norm_layer(norm_cfg, dim)[1])
+        self.fc1 = nn.Linear(dim, ffn_dim)
+        self.grn = GRN(ffn_dim, use_bias=not deploy, impl=impl)
+        self.fc2 = nn.Linear(ffn_dim, dim, bias=deploy)
+        self.bn = nn.Identity() if deploy else build_norm_layer(norm_cfg,
+                                                                dim)[1]
         if not deploy and layer_scale_init_value:
             self.gamma = nn.Parameter(
                 layer_scale_init_value * torch.ones(dim))
@@ -133,62 +130,27 @@ class UniRepLKNetBlock(nn.Module):
             self.gamma = None
         self.drop_path = DropPath(drop_path) if drop_path > 0 \
             else nn.Identity()
+        self._register_state_dict_hook(self._to_authors_keys)
+        self._register_load_state_dict_pre_hook(self._from_authors_keys)
+
+    @staticmethod
+    def _to_authors_keys(module, state_dict, prefix, local_metadata) -> None:
+        _rename_keys(state_dict, prefix, AUTHORS_KEYS)
+
+    @staticmethod
+    def _from_authors_keys(state_dict, prefix, *args) -> None:
+        _rename_keys(state_dict, prefix,
+                     {new: old for old, new in AUTHORS_KEYS.items()})
 
     def residual(self, x: Tensor) -> Tensor:
         """The residual branch: (N, C, H, W) -> (N, C, H, W)."""
-        y = self.norm(self._token_mixer(x))
-        if torch.is_grad_enabled():
-            y = self._ffn(self.pwconv1[0](self.se(y)))
-        else:
-            y = self._inference_ffn(y)
+        y = self.se(self.norm(self.dwconv(x)))
+        y = self.bn(grn_ffn(y, self.fc1.weight, self.fc1.bias, self.grn.gamma,
+                            self.grn.beta, self.fc2.weight, self.fc2.bias,
+                            self.impl))
         if self.gamma is not None:
             y = y * self.gamma.view(1, -1, 1, 1)
         return self.drop_path(y)
-
-    def _token_mixer(self, x: Tensor) -> Tensor:
-        """``dwconv``, through the depthwise kernels chosen for the shape."""
-        if isinstance(self.dwconv, nn.Conv2d):
-            return depthwise_conv(x, self.dwconv.weight, self.dwconv.bias)
-        return self.dwconv(x)
-
-    def _sample_groups(self, y: Tensor) -> List[slice]:
-        """Groups of samples whose FFN activation (4C channels) stays under
-        :data:`FFN_GROUP_BYTES`. GRN's statistics are per sample, so the FFN
-        up to its last Linear may run group by group; large blocks would be
-        served by fresh ``mmap`` calls, whose pages glibc's kernel faults in
-        and zeroes on every call. One group while traced or exported: the
-        grouping would fix the batch size in the graph."""
-        if plain_ops_required():
-            return [slice(None)]
-        first = self.pwconv1[1]
-        per_sample = (y[0].numel() * first.out_features //
-                      first.in_features * y.element_size())
-        group = max(1, FFN_GROUP_BYTES // per_sample)
-        return [slice(i, i + group) for i in range(0, y.shape[0], group)]
-
-    def _grouped_ffn(self, ffn: Callable[[Tensor], Tensor],
-                     y: Tensor) -> Tensor:
-        """``ffn`` on channels-last (N, H, W, C) group by group, then back to
-        channels-first and the block's last BN over the whole batch."""
-        outs = [ffn(y[group]) for group in self._sample_groups(y)]
-        return self.pwconv2[1:](outs[0] if len(outs) == 1 else
-                                torch.cat(outs))
-
-    def _ffn(self, y: Tensor) -> Tensor:
-        """Linear, GELU, GRN, Linear (training: autograd records it)."""
-        first, second = self.pwconv1[1], self.pwconv2[0]
-        return self._grouped_ffn(lambda g: second(self.act(first(g))), y)
-
-    def _inference_ffn(self, x: Tensor) -> Tensor:
-        """SE and FFN without autograd: the intermediates are private, so
-        SE writes the FFN's channels-last input directly, GELU is fused into
-        the first Linear and GRN into the second (groups as in :meth:`_ffn`).
-        """
-        first, grn, second = self.pwconv1[1], self.act[1], self.pwconv2[0]
-        return self._grouped_ffn(
-            lambda g: grn_linear(
-                linear_act(g, first.weight, first.bias, gelu=True), grn,
-                second), self.se.forward_channels_last(x))
 
     def _residual_add(self, x: Tensor) -> Tensor:
         return x + self.residual(x)
@@ -205,8 +167,8 @@ class UniRepLKNetBlock(nn.Module):
     def switch_to_deploy(self) -> None:
         """Convert to the inference structure in place (idempotent).
 
-        Keeps device, dtype and train/eval mode; the removed BNs, branches,
-        GRN beta and layer scale are freed.
+        Keeps device, dtype, train/eval mode and the ops implementation; the
+        removed BNs, branches, GRN beta and layer scale are freed.
         """
         if self.deploy:
             return
@@ -214,31 +176,23 @@ class UniRepLKNetBlock(nn.Module):
             kernel, bias = self.dwconv.get_equivalent_kernel_bias()
         else:
             kernel, bias = self.dwconv.weight, None
-        kernel, bias = fuse_bn(kernel, self.norm, bias)
-        dwconv = nn.Conv2d(
-            kernel.shape[0], kernel.shape[0], kernel.shape[-1],
-            padding=kernel.shape[-1] // 2, groups=kernel.shape[0], bias=True,
-            device=kernel.device, dtype=kernel.dtype)
-        dwconv.weight.copy_(kernel)
-        dwconv.bias.copy_(bias)
-        self.dwconv = dwconv
+        self.dwconv = DepthwiseConv2d.from_kernel(
+            *fuse_bn(kernel, self.norm, bias), impl=self.impl)
         self.norm = nn.Identity()
 
-        linear, bn = self.pwconv2[0], self.pwconv2[2]
-        grn_beta = self.act[1].remove_bias()
-        linear_bias = linear.weight @ grn_beta
-        if linear.bias is not None:
-            linear_bias = linear_bias + linear.bias
-        weight, bias = fuse_bn(linear.weight, bn, linear_bias)
+        fc2_bias = self.fc2.weight @ self.grn.remove_bias()
+        if self.fc2.bias is not None:
+            fc2_bias = fc2_bias + self.fc2.bias
+        weight, bias = fuse_bn(self.fc2.weight, self.bn, fc2_bias)
         if self.gamma is not None:
             weight = weight * self.gamma.view(-1, 1)
             bias = bias * self.gamma
-        new_linear = FFNLinear(
-            linear.in_features, linear.out_features, bias=True,
-            device=weight.device, dtype=weight.dtype)
-        new_linear.weight.copy_(weight)
-        new_linear.bias.copy_(bias)
-        self.pwconv2 = nn.Sequential(new_linear, ToChannelsFirst())
+        fc2 = nn.Linear(self.fc2.in_features, self.fc2.out_features,
+                        device=weight.device, dtype=weight.dtype)
+        fc2.weight.copy_(weight)
+        fc2.bias.copy_(bias)
+        self.fc2 = fc2
+        self.bn = nn.Identity()
         self.gamma = None
         self.deploy = True
         self.train(self.training)

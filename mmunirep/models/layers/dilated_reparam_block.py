@@ -6,8 +6,9 @@ from typing import Dict, Tuple
 from mmcv.cnn import build_norm_layer
 from torch import Tensor, nn
 
-from .depthwise_conv import depthwise_conv
-from .kernel_ops import dilated_to_dense, fuse_bn, pad_to_size
+from mmunirep.ops import (depthwise_conv2d, dilated_to_dense, fuse_bn,
+                          pad_to_size)
+from .depthwise_conv import DepthwiseConv2d
 
 #: Block kernel K -> (branch kernel sizes, branch dilations), from the paper.
 DRB_BRANCHES: Dict[int, Tuple[Tuple[int, ...], Tuple[int, ...]]] = {
@@ -38,13 +39,16 @@ class DilatedReparamBlock(nn.Module):
         deploy (bool): Build the inference structure. Defaults to False.
         norm_cfg (dict): BatchNorm config (BN or SyncBN).
             Defaults to ``dict(type='BN')``.
+        impl (str): The ops implementation of its convolutions.
+            Defaults to 'auto'.
     """
 
     def __init__(self,
                  channels: int,
                  kernel_size: int,
                  deploy: bool = False,
-                 norm_cfg: dict = dict(type='BN')) -> None:
+                 norm_cfg: dict = dict(type='BN'),
+                 impl: str = 'auto') -> None:
         super().__init__()
         if kernel_size not in DRB_BRANCHES:
             raise ValueError(
@@ -52,24 +56,22 @@ class DilatedReparamBlock(nn.Module):
                 f'{sorted(DRB_BRANCHES)}, got {kernel_size}')
         self.kernel_size = kernel_size
         self.branch_kernels, self.branch_dilations = DRB_BRANCHES[kernel_size]
-        self.lk_origin = nn.Conv2d(
-            channels, channels, kernel_size, padding=kernel_size // 2,
-            groups=channels, bias=deploy)
+        self.lk_origin = DepthwiseConv2d(channels, kernel_size, bias=deploy,
+                                         impl=impl)
         self.deploy = deploy
         if deploy:
             return
         self.origin_bn = build_norm_layer(norm_cfg, channels)[1]
         for k, r in zip(self.branch_kernels, self.branch_dilations):
-            self.add_module(
-                f'dil_conv_k{k}_{r}',
-                nn.Conv2d(channels, channels, k, padding=(r * (k - 1) + 1) // 2,
-                          dilation=r, groups=channels, bias=False))
+            self.add_module(f'dil_conv_k{k}_{r}',
+                            DepthwiseConv2d(channels, k, dilation=r,
+                                            impl=impl))
             self.add_module(f'dil_bn_k{k}_{r}',
                             build_norm_layer(norm_cfg, channels)[1])
 
     def _branches(self):
         for k, r in zip(self.branch_kernels, self.branch_dilations):
-            yield (r, getattr(self, f'dil_conv_k{k}_{r}'),
+            yield (getattr(self, f'dil_conv_k{k}_{r}'),
                    getattr(self, f'dil_bn_k{k}_{r}'))
 
     def forward(self, x: Tensor) -> Tensor:
@@ -77,21 +79,19 @@ class DilatedReparamBlock(nn.Module):
 
         With every BatchNorm in eval mode (validation, ``norm_eval``) the
         branches are merged on the fly into one KxK conv, which is exact and
-        differentiable. In training mode each branch runs on its own, through
-        :func:`depthwise_conv` (fast kernels chosen per shape, forward and
-        backward, dilated or as a dense zero-inserted kernel).
+        differentiable. In training mode each branch runs on its own.
         """
         if self.deploy:
-            return depthwise_conv(x, self.lk_origin.weight,
-                                  self.lk_origin.bias)
-        if not any(bn.training for _, _, bn in self._branches()) \
+            return self.lk_origin(x)
+        if not any(bn.training for _, bn in self._branches()) \
                 and not self.origin_bn.training:
             kernel, bias = self.get_equivalent_kernel_bias()
-            return depthwise_conv(x, kernel, bias)
-        out = self.origin_bn(depthwise_conv(x, self.lk_origin.weight))
-        for dilation, conv, bn in self._branches():
+            return depthwise_conv2d(x, kernel, bias,
+                                    impl=self.lk_origin.impl)
+        out = self.origin_bn(self.lk_origin(x))
+        for conv, bn in self._branches():
             # in place: no BN keeps its output for the backward
-            out.add_(bn(depthwise_conv(x, conv.weight, dilation=dilation)))
+            out.add_(bn(conv(x)))
         return out
 
     def get_equivalent_kernel_bias(self) -> Tuple[Tensor, Tensor]:
@@ -103,10 +103,11 @@ class DilatedReparamBlock(nn.Module):
         if self.deploy:
             return self.lk_origin.weight, self.lk_origin.bias
         kernel, bias = fuse_bn(self.lk_origin.weight, self.origin_bn)
-        for dilation, conv, bn in self._branches():
+        for conv, bn in self._branches():
             branch_kernel, branch_bias = fuse_bn(conv.weight, bn)
             kernel = kernel + pad_to_size(
-                dilated_to_dense(branch_kernel, dilation), self.kernel_size)
+                dilated_to_dense(branch_kernel, conv.dilation[0]),
+                self.kernel_size)
             bias = bias + branch_bias
         return kernel, bias
 
@@ -115,12 +116,8 @@ class DilatedReparamBlock(nn.Module):
         if self.deploy:
             return
         kernel, bias = self.get_equivalent_kernel_bias()
-        merged = nn.Conv2d(
-            kernel.shape[0], kernel.shape[0], self.kernel_size,
-            padding=self.kernel_size // 2, groups=kernel.shape[0], bias=True,
-            device=kernel.device, dtype=kernel.dtype)
-        merged.weight.data.copy_(kernel.detach())
-        merged.bias.data.copy_(bias.detach())
+        merged = DepthwiseConv2d.from_kernel(kernel, bias,
+                                             impl=self.lk_origin.impl)
         merged.train(self.training)
         for k, r in zip(self.branch_kernels, self.branch_dilations):
             delattr(self, f'dil_conv_k{k}_{r}')

@@ -1,7 +1,7 @@
 # Copyright (c) mmunirep contributors. All rights reserved.
 """Pick the fastest of several exact implementations, per machine and shape.
 
-The same op differs by 2x between machines of one kind (oneDNN's matmul
+The same CPU op differs by 2x between machines of one kind (oneDNN's matmul
 against BLAS, a channels-first against a channels-last depthwise kernel), so
 no static rule is right everywhere. A :class:`PathSelector` times its
 candidates the first time it meets a shape, caches the winner for the rest
@@ -9,11 +9,9 @@ of the process, and always counts the plain PyTorch formulation among the
 candidates, so the choice is never slower than plain PyTorch (up to timing
 noise at the first call).
 
-While the model is traced (FLOPs counters, ONNX export) or compiled, and
-inside :func:`plain_ops`, every fast path steps aside for the plain ops it
-replaces, so counters and exporters see ordinary convolutions and Linears.
+Only CPU code uses it: timing on a GPU would synchronise the device and make
+it wait for Python (see :mod:`mmunirep.ops.dispatch`).
 """
-import os
 import threading
 import time
 from contextlib import contextmanager
@@ -24,36 +22,7 @@ import torch
 from mmengine.logging import MMLogger
 from torch import Tensor
 
-#: Set to 0 to run the plain PyTorch formulation everywhere.
-ENV_SWITCH = 'MMUNIREP_FAST_PATHS'
-
 _state = threading.local()
-
-
-@contextmanager
-def plain_ops() -> Iterator[None]:
-    """Run every fast path's plain formulation inside this block.
-
-    Example:
-        >>> with plain_ops():
-        ...     reference = model(x)
-    """
-    previous = getattr(_state, 'plain', False)
-    _state.plain = True
-    try:
-        yield
-    finally:
-        _state.plain = previous
-
-
-def plain_ops_required() -> bool:
-    """Whether the plain ops must run: the model is being traced, compiled or
-    exported, or the user asked for them (:func:`plain_ops` or
-    ``MMUNIREP_FAST_PATHS=0``)."""
-    return (getattr(_state, 'plain', False)
-            or os.environ.get(ENV_SWITCH, '1') == '0'
-            or torch.jit.is_tracing() or torch.jit.is_scripting()
-            or torch.compiler.is_compiling())
 
 
 def size_bucket(value: int) -> int:

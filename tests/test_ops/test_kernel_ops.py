@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mmunirep.models.layers import dilated_to_dense, fuse_bn, pad_to_size
+from mmunirep.ops import dilated_to_dense, fuse_bn, pad_to_size
 from mmunirep.testing import randomize_for_fusion, relative_error
 
 

@@ -1,18 +1,22 @@
 # Copyright (c) mmunirep contributors. All rights reserved.
-"""The fast inference paths: each candidate of each selector computes what
-the plain PyTorch formulation computes, the choice is measured once per
-shape and cached, and the plain ops run whenever the model is traced."""
+"""The CPU paths: each candidate of each selector computes what the plain
+PyTorch formulation computes, the choice is measured once per shape and
+cached, and the plain ops run whenever the model is traced."""
 import pytest
 import torch
+import torch.nn.functional as F
 
-from mmunirep.models import UniRepLKNet
-from mmunirep.models.layers import (DEPTHWISE_GRAD_INPUT_SELECTOR,
-                                    DEPTHWISE_GRAD_WEIGHT_SELECTOR,
-                                    DEPTHWISE_SELECTOR, LINEAR_SELECTOR,
-                                    PRODUCT_SUM_SELECTOR,
-                                    SCALED_LINEAR_SELECTOR, PathSelector,
-                                    plain_ops, plain_ops_required)
-from mmunirep.testing import randomize_for_fusion, relative_error
+from mmunirep.models import GRN, UniRepLKNet
+from mmunirep.ops import plain_ops, plain_ops_required
+from mmunirep.ops.cpu import (DEPTHWISE_GRAD_INPUT_SELECTOR,
+                              DEPTHWISE_GRAD_WEIGHT_SELECTOR,
+                              DEPTHWISE_SELECTOR, LINEAR_SELECTOR,
+                              PRODUCT_SUM_SELECTOR, SCALED_LINEAR_SELECTOR,
+                              PathSelector, cpu_grn_ffn, cpu_linear,
+                              grn_linear, linear_act, sample_groups,
+                              uses_onednn)
+from mmunirep.ops.plain import grn_ffn_torch
+from mmunirep.testing import TOLERANCE, randomize_for_fusion, relative_error
 
 SELECTORS = [DEPTHWISE_SELECTOR, LINEAR_SELECTOR, SCALED_LINEAR_SELECTOR,
              PRODUCT_SUM_SELECTOR]
@@ -165,3 +169,95 @@ def test_plain_ops_while_traced_or_asked():
 
     torch.jit.trace(probe, torch.ones(2), check_trace=False)
     assert seen == [True]
+
+
+@pytest.mark.parametrize('strategy', list(SCALED_LINEAR_SELECTOR.candidates))
+@pytest.mark.parametrize('dtype', [torch.float64, torch.float32])
+def test_grn_linear_equals_linear_of_grn(dtype, strategy):
+    """Both strategies (scaled weights, scaled activation), and in float32
+    the oneDNN matmul on the CPU."""
+    torch.manual_seed(0)
+    for shape, out_features in [((2, 9, 7, 16), 8), ((2, 2, 2, 16), 8)]:
+        grn = randomize_for_fusion(GRN(16)).to(dtype)
+        linear = torch.nn.Linear(16, out_features).to(dtype)
+        x = torch.randn(*shape, dtype=dtype)
+        with torch.no_grad(), SCALED_LINEAR_SELECTOR.force(strategy):
+            ref = linear(grn(x))
+            out = grn_linear(x.clone(), grn.gamma, grn.beta, linear.weight,
+                             linear.bias)
+        assert relative_error(out, ref) < TOLERANCE[dtype] / 100
+
+
+@pytest.mark.parametrize('gelu', [False, True])
+def test_linear_act_equals_linear_then_gelu(gelu):
+    torch.manual_seed(0)
+    linear = torch.nn.Linear(24, 40)
+    # a permuted (non-contiguous) input, as the block passes it
+    x = torch.randn(2, 24, 5, 3).permute(0, 2, 3, 1)
+    ref = linear(x)
+    ref = F.gelu(ref) if gelu else ref
+    assert uses_onednn(x) is False  # grad enabled: the plain ops
+    with torch.no_grad(), torch.backends.mkldnn.flags(enabled=False):
+        assert uses_onednn(x) is False  # the user turned oneDNN off
+    with torch.no_grad():
+        out = linear_act(x, linear.weight, linear.bias, gelu=gelu)
+        no_bias = linear_act(x, linear.weight, None, gelu=gelu)
+    assert out.shape == (2, 5, 3, 40)
+    assert relative_error(out, ref) < 1e-6
+    plain = x @ linear.weight.t()
+    plain = F.gelu(plain) if gelu else plain
+    assert relative_error(no_bias, plain) < 1e-6
+
+
+@pytest.mark.parametrize('bias', [True, False])
+@pytest.mark.parametrize('permuted', [True, False])
+def test_cpu_linear_equals_f_linear_forward_and_backward(bias, permuted):
+    """Outputs and gradients of F.linear, on the oneDNN training path (CPU,
+    float32, whichever the selector picks) and under autocast."""
+    torch.manual_seed(0)
+    linear = torch.nn.Linear(24, 40, bias=bias)
+    source = torch.randn(2, 24, 5, 3)
+    x = source.permute(0, 2, 3, 1) if permuted else source.reshape(2, 5, 3, 24)
+    upstream = torch.randn(2, 5, 3, 40)
+    grads = []
+    for candidate in LINEAR_SELECTOR.candidates:
+        inputs = x.clone().requires_grad_()
+        linear.zero_grad()
+        with LINEAR_SELECTOR.force(candidate):
+            out = cpu_linear(inputs, linear.weight, linear.bias)
+        (out * upstream).sum().backward()
+        assert relative_error(out, F.linear(x, linear.weight,
+                                            linear.bias)) < 1e-6
+        grads.append([inputs.grad] + [p.grad for p in linear.parameters()])
+    for ours, ref in zip(*grads):
+        assert relative_error(ours, ref) < 1e-6
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        assert cpu_linear(x, linear.weight, linear.bias).dtype == \
+            torch.bfloat16  # autocast still applies
+
+
+@pytest.mark.parametrize('batch, per_sample, size', [
+    (5, 3 << 20, 2), (3, 64 << 20, 1), (4, 1, 4)])
+def test_sample_groups_cover_the_batch_in_order(batch, per_sample, size):
+    """Groups of at most 8 MB (at least one sample), in order."""
+    groups = sample_groups(batch, per_sample)
+    indices = [list(range(batch))[group] for group in groups]
+    assert sum(indices, []) == list(range(batch))
+    assert max(len(i) for i in indices) == size
+
+
+@pytest.mark.parametrize('grad', [False, True])
+def test_grouped_ffn_equals_the_plain_formula(grad, monkeypatch):
+    """The FFN in several sample groups (training and inference) equals the
+    plain formula over the whole batch."""
+    monkeypatch.setattr('mmunirep.ops.cpu.ffn.FFN_GROUP_BYTES', 2000)
+    torch.manual_seed(0)
+    grn = randomize_for_fusion(GRN(24))
+    fc1, fc2 = torch.nn.Linear(8, 24), torch.nn.Linear(24, 8)
+    x = torch.randn(5, 8, 4, 3)
+    args = (fc1.weight, fc1.bias, grn.gamma, grn.beta, fc2.weight, fc2.bias)
+    with torch.set_grad_enabled(grad):
+        ours = cpu_grn_ffn(x, *args)
+        ref = grn_ffn_torch(x, *args)
+    assert ours.shape == (5, 8, 4, 3)
+    assert relative_error(ours, ref) < TOLERANCE[torch.float32] / 10

@@ -7,17 +7,16 @@ with the bias and GELU fused as post-ops, is exposed as
 ``torch.ops.mkldnn._linear_pointwise`` (what ``torch.compile`` emits on CPU).
 Which one is faster depends on the machine: about 2x for oneDNN on some
 x86 machines, a tie on others. :data:`LINEAR_SELECTOR` times both the first
-time it meets a shape and keeps the faster one. Where the op is missing, off
-the CPU, or while the model is traced or compiled
-(:func:`~.fast_paths.plain_ops_required`), the plain ops run.
+time it meets a shape and keeps the faster one. Where the op is missing,
+the plain ops run.
 """
 from typing import Optional
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
-from .fast_paths import PathSelector, plain_ops_required, size_bucket
+from .selector import PathSelector, size_bucket
 
 _ONEDNN_DTYPES = (torch.float32, torch.bfloat16)
 
@@ -33,11 +32,10 @@ _LINEAR_POINTWISE = _onednn_linear_op()
 
 
 def _onednn_usable(x: Tensor) -> bool:
-    """oneDNN is there for ``x``, and nobody traces or compiles the model
-    (FLOPs counters, ONNX export and ``torch.compile`` need the plain ops)."""
+    """Whether oneDNN's matmul is there for ``x``."""
     return (_LINEAR_POINTWISE is not None and x.device.type == 'cpu'
             and torch.backends.mkldnn.is_available()
-            and torch.backends.mkldnn.enabled and not plain_ops_required())
+            and torch.backends.mkldnn.enabled)
 
 
 def _plain_linear(flat: Tensor, weight: Tensor, bias: Optional[Tensor],
@@ -142,17 +140,23 @@ class _OneDNNLinearFunction(torch.autograd.Function):
         return grad_x, grad_weight, grad_bias
 
 
-class FFNLinear(nn.Linear):
-    """``nn.Linear`` (same parameters and state dict) that runs its matmuls
-    through oneDNN on the CPU where that is faster for its shape, in training
-    (float32: forward and input gradient) and at inference
-    (:func:`linear_act`); elsewhere, and under autocast, it is
-    ``F.linear``."""
+def cpu_linear(x: Tensor, weight: Tensor,
+               bias: Optional[Tensor] = None) -> Tensor:
+    """``x @ weight.T + bias`` on the CPU, through oneDNN's matmul where that
+    is faster for the shape: in training (float32, forward and input
+    gradient) and at inference (:func:`linear_act`); elsewhere, and under
+    autocast in training, ``F.linear``.
 
-    def forward(self, x: Tensor) -> Tensor:
-        """(..., in_features) -> (..., out_features)."""
-        if not torch.is_grad_enabled():
-            return linear_act(x, self.weight, self.bias)
-        if _trains_with_onednn(x, self.weight):
-            return _OneDNNLinearFunction.apply(x, self.weight, self.bias)
-        return F.linear(x, self.weight, self.bias)
+    Args:
+        x (Tensor): (..., C_in).
+        weight (Tensor): (C_out, C_in).
+        bias (Tensor, optional): (C_out,).
+
+    Returns:
+        Tensor: (..., C_out).
+    """
+    if not torch.is_grad_enabled():
+        return linear_act(x, weight, bias)
+    if _trains_with_onednn(x, weight):
+        return _OneDNNLinearFunction.apply(x, weight, bias)
+    return F.linear(x, weight, bias)
