@@ -36,8 +36,10 @@ EXTRAS_REQUIRE = {
         'regex',
     ],
     # modelindex parses model-index.yml as `mim search` does; scikit-image
-    # ships real photos (skimage/data) for the inferencer tests
-    'tests': ['pytest>=7', 'pytest-timeout', 'model-index', 'scikit-image'],
+    # ships real photos (skimage/data) for the inferencer tests; Triton's
+    # interpreter runs the CUDA kernels' tests on the CPU
+    'tests': ['pytest>=7', 'pytest-timeout', 'model-index', 'scikit-image',
+              'triton>=3.3'],
     # ONNX export (torch's dynamo exporter needs onnxscript; --simplify
     # uses onnxslim) and its runtime check
     'deploy': ['onnx', 'onnxruntime', 'onnxscript', 'onnxslim'],
