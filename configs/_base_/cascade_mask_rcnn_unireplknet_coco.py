@@ -125,8 +125,10 @@ optim_wrapper = dict(
 # strict, structure-aware loading of the checkpoint a test run evaluates
 # (also under mmdet's / mmseg's own tools/test.py)
 default_hooks = dict(
-    # stop on a NaN / inf loss or weights, before they reach a checkpoint
+    # stop on a NaN / inf loss or weights, before they reach a checkpoint;
+    # on SIGTERM / SIGUSR1 (preemption, time limit) save and exit with 75
     divergence_guard=dict(type='mmunirep.DivergenceGuardHook', interval=50),
+    preemption=dict(type='mmunirep.PreemptionHook'),
     strict_load=dict(type='mmunirep.StrictCheckpointLoadHook'),
     checkpoint=dict(
         type='mmunirep.AtomicCheckpointHook',

@@ -48,10 +48,11 @@ STRICT_HOOK = 'mmunirep.StrictCheckpointLoadHook'
 
 
 def assert_guarded(cfg):
-    """The run stops on divergence."""
+    """The run stops on divergence and saves on preemption."""
     hooks = cfg.default_hooks
     assert hooks.divergence_guard.type == 'mmunirep.DivergenceGuardHook'
     assert hooks.divergence_guard.get('enable', True)
+    assert hooks.preemption.type == 'mmunirep.PreemptionHook'
 
 
 def build(name, deploy=True, meta=True):
