@@ -5,7 +5,8 @@ custom_imports: ``type='mmunirep.UniRepLKNet'`` resolves through our
 registry, and our optimizer constructor and hooks with it. Through our
 hooks, a diverged run ends there as under our tools (exit status and
 message, no traceback; tests/test_engine/test_disk_full.py does the same for
-a full disk)."""
+a full disk), and a base config's `model.pretrained` is named before
+anything is downloaded."""
 import importlib.util
 import re
 from pathlib import Path
@@ -88,6 +89,37 @@ def test_mmdet_train_and_test_tools(shapes_data, tmp_path):
     log = result.stdout + result.stderr
     assert 'bbox_mAP' in log and 'segm_mAP' in log
 
+
+#: mmseg's fpn_r50 base with our backbone swapped in, forgetting
+#: `model.pretrained=None`: the base's ResNet weights reach UniRepLKNet.
+FPN_R50_WITHOUT_PRETRAINED_NONE = '''
+_base_ = [
+    'mmseg::_base_/models/fpn_r50.py', 'mmseg::_base_/datasets/ade20k.py',
+    'mmseg::_base_/default_runtime.py',
+    'mmseg::_base_/schedules/schedule_20k.py'
+]
+model = dict(
+    backbone=dict(_delete_=True, type='mmunirep.UniRepLKNet', arch='a'),
+    neck=dict(in_channels=[40, 80, 160, 320]))
+'''
+
+
+def test_mmseg_train_names_the_base_configs_model_pretrained(tmp_path):
+    """mmseg's own tools/train.py stops before any download, naming the
+    cause (the base's model.pretrained) and the fix (model.pretrained=None),
+    instead of "r50.pth shares no key with UniRepLKNet"."""
+    config = tmp_path / 'fpn_unireplknet_a.py'
+    config.write_text(FPN_R50_WITHOUT_PRETRAINED_NONE)
+    cache = tmp_path / 'torch_home'
+    result = run_tool(upstream_tool('mmseg', 'train.py'), config,
+                      '--work-dir', tmp_path / 'work', expect_ok=False,
+                      env=dict(TORCH_HOME=str(cache)))
+    err = result.stderr
+    assert "UniRepLKNet got pretrained='open-mmlab://resnet50_v1c'" in err
+    assert "hands the model-level `model.pretrained` to the backbone" in err
+    assert 'model.pretrained=None' in err
+    assert 'nothing was downloaded' in err and not cache.exists()
+    assert 'shares no key' not in err
 
 
 def finite_checkpoints(work_dir):
