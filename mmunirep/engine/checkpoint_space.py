@@ -83,8 +83,8 @@ def space_warning(model_bytes: int, optimizer_bytes: int,
     if 0 < max_keep_ckpts < saves:
         # an atomic save writes the new file before the oldest one goes
         files = max_keep_ckpts + 1
-        kept = (f'max_keep_ckpts={max_keep_ckpts} are kept, plus one while '
-                'the next is written')
+        kept = (f'the hook keeps {max_keep_ckpts} (max_keep_ckpts), plus one '
+                'while the next is written')
     else:
         files = saves
         kept = f'the run saves {saves} and keeps them all'

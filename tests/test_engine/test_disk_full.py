@@ -115,9 +115,9 @@ def test_space_warning_names_the_sizes():
     assert warning.startswith('The checkpoints of this run may not fit in '
                               '/w: 10 MB free, about 56.1 MB needed. A '
                               'checkpoint is about 12 MB (weights 4 MB + '
-                              'optimizer state 8.01 MB); max_keep_ckpts=3 '
-                              'are kept, plus one while the next is written, '
-                              'and the best one')
+                              'optimizer state 8.01 MB); the hook keeps 3 '
+                              '(max_keep_ckpts), plus one while the next is '
+                              'written, and the best one')
     assert space_warning(weights, state, -1, 2, False, 10**8, '/w') is None
     sgd = torch.optim.SGD(model.parameters(), lr=0.1)
     assert estimate_checkpoint_bytes(

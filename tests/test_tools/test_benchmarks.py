@@ -87,6 +87,8 @@ def test_divergence_guard_costs_a_tiny_share_of_a_training_step(shapes_data):
     out = result.stdout
     assert re.search(r'^CPU: ', out, re.M)
     assert re.search(r'^step \+ guard +[0-9.]+ ms  ratio [0-9.]+', out, re.M)
+    inside = float(re.search(r'^guard in step +([0-9.]+) %', out,
+                             re.M).group(1))
     share = float(re.search(r'^guard alone .* = ([0-9.]+)% of a step', out,
                             re.M).group(1))
-    assert share < 1
+    assert share < 1 and inside < 1

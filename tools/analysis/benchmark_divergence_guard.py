@@ -11,9 +11,13 @@ and optimizer. Two steps run interleaved, round by round: a training step
 (forward, backward, optimizer update) and the same step followed by the
 guard's ``after_train_iter`` as the runner calls it (the guard keeps the
 loss tensors; every ``interval`` iterations it reads them, its only device
-synchronisation). The ratio is the median of the per-round ratios. The
-guard alone is then timed over ``--hook-calls`` iterations (checks
-included) with the outputs of a real step, as a share of the step.
+synchronisation). Reported: the ratio of the two (the median of the
+per-round ratios; other load on the machine makes it noisy), the guard's
+time inside each guarded step over that step's training time (the median;
+measured within the same call, so load hardly moves it), and the guard
+alone over ``--hook-calls`` iterations (checks included, among them the
+weight checks of the iterations the checkpoint hook saves) with the outputs
+of a real step, as a share of the step.
 """
 import argparse
 import json
@@ -70,9 +74,18 @@ def main():
         def step():
             return runner.model.train_step(batch, runner.optim_wrapper)
 
+        shares = []  # guard time / training time, within each call
+
         def guarded_step():
-            guard.after_train_iter(runner, loop.iter, batch, step())
+            start = time.perf_counter()
+            outputs = step()
+            trained = time.perf_counter()
+            guard.after_train_iter(runner, loop.iter, batch, outputs)
             loop._iter += 1
+            if on_gpu:
+                torch.cuda.synchronize()
+            end = time.perf_counter()
+            shares.append((end - trained) / (trained - start))
 
         times = interleaved_times(
             {'step': step, 'step + guard': guarded_step},
@@ -89,6 +102,7 @@ def main():
 
     step_s = statistics.median(times['step'])
     ratio = speed_ratio(times, 'step', 'step + guard')
+    inside = statistics.median(shares[-args.rounds * args.calls:])
     share = hook_s / step_s
     for line in describe_machine():
         print(line)
@@ -100,6 +114,8 @@ def main():
     print(f"{'step + guard':<14} "
           f"{statistics.median(times['step + guard']) * 1e3:>10.1f} ms  "
           f'ratio {ratio:.4f} (median of the per-round ratios)')
+    print(f"{'guard in step':<14} {inside * 100:>10.4f} % of the training "
+          'time of the same call (median)')
     print(f"{'guard alone':<14} {hook_s * 1e3:>10.4f} ms  = "
           f'{share * 100:.4f}% of a step (mean over {args.hook_calls} '
           'iterations, checks included)')
@@ -107,6 +123,7 @@ def main():
         atomic_write_text(
             json.dumps(dict(config=args.config, machine=machine_info(),
                             step_ms=step_s * 1e3, ratio=ratio,
+                            guard_in_step_share=inside,
                             guard_ms=hook_s * 1e3, guard_share=share),
                        indent=2), args.json)
 
