@@ -3,6 +3,7 @@
 import os.path as osp
 import signal
 import threading
+from contextlib import nullcontext
 from typing import Optional, Sequence
 
 import torch
@@ -104,7 +105,7 @@ class PreemptionHook(Hook):
                          outputs=None) -> None:
         """Save and exit after this iteration if a signal came (unless it is
         the last one: the run then ends as usual)."""
-        if self.is_last_train_iter(runner):
+        if not self.enable or self.is_last_train_iter(runner):
             return
         signum = self._agreed_signal(runner.iter + 1)
         if signum:
@@ -116,7 +117,7 @@ class PreemptionHook(Hook):
         """Stop a validation inside training that a signal interrupts
         (validation can take minutes; the signal may come early only by
         that much)."""
-        if not self._training:
+        if not (self.enable and self._training):
             return
         signum = self._agreed_signal(batch_idx + 1)
         if signum:
@@ -177,16 +178,19 @@ class PreemptionHook(Hook):
         # the middle of an epoch of an epoch-based loop, or no checkpoint hook
         out_dir = hook.out_dir if hook is not None else runner.work_dir
         filename = f'iter_{iters_done}.pth'
-        runner.save_checkpoint(
-            out_dir, filename,
-            save_optimizer=True if hook is None else hook.save_optimizer,
-            save_param_scheduler=True if hook is None else
-            hook.save_param_scheduler,
-            meta=dict(epoch=runner.epoch, iter=iters_done), by_epoch=False,
-            backend_args=dict(backend=ATOMIC_BACKEND) if hook is None else
-            hook.backend_args)
         path = osp.join(out_dir, filename)
-        if is_main_process():
-            atomic_write_text(path, osp.join(runner.work_dir,
-                                             'last_checkpoint'))
+        disk_full_stop = getattr(hook, 'stop_when_disk_full', None)
+        with disk_full_stop(runner) if disk_full_stop else nullcontext():
+            runner.save_checkpoint(
+                out_dir, filename,
+                save_optimizer=True if hook is None else hook.save_optimizer,
+                save_param_scheduler=True if hook is None else
+                hook.save_param_scheduler,
+                meta=dict(epoch=runner.epoch, iter=iters_done),
+                by_epoch=False,
+                backend_args=dict(backend=ATOMIC_BACKEND) if hook is None
+                else hook.backend_args)
+            if is_main_process():
+                atomic_write_text(path, osp.join(runner.work_dir,
+                                                 'last_checkpoint'))
         return path
