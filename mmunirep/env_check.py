@@ -9,9 +9,10 @@ classification: importing mmunirep then only warns, and the detection and
 segmentation entry points (:func:`require_mmcv_ops`) refuse with the fix.
 """
 import importlib
+import importlib.metadata
 import importlib.util
 import warnings
-from typing import List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from packaging.version import Version
 
@@ -36,6 +37,11 @@ FIX_HINT = (
     '`MMCV_WITH_OPS=1 pip install --no-build-isolation "mmcv==2.1.0"` '
     '(with torch >= 2.14 the mmcv source needs -std=c++20; see README, '
     '"Installing by hand").')
+
+
+#: pip names of modules whose distribution is named otherwise.
+PIP_NAMES = {'cv2': 'opencv-python', 'yaml': 'pyyaml', 'PIL': 'pillow',
+             'sklearn': 'scikit-learn'}
 
 
 class MmcvOpsWarning(UserWarning):
@@ -63,20 +69,30 @@ def _in_range(name: str, version: str) -> bool:
     return parsed >= Version(low) and (high is None or parsed < Version(high))
 
 
-def find_problems(versions: dict) -> List[str]:
+def find_problems(versions: dict,
+                  import_errors: Optional[Dict[str, ImportError]] = None
+                  ) -> List[str]:
     """List what is wrong with a set of installed versions.
 
     Args:
         versions (dict): Maps 'torch', 'mmcv' and 'mmengine' to the installed
             version string, or to None when the package is missing.
+        import_errors (dict[str, ImportError], optional): The packages that
+            are installed (their version is in ``versions``) but fail to
+            import, with the error.
 
     Returns:
         list[str]: One human-readable line per problem; empty when all is well.
     """
     problems = []
+    import_errors = import_errors or {}
     for name in ('torch', 'mmcv', 'mmengine'):
         version = versions.get(name)
-        if version is None:
+        if name in import_errors:
+            err = import_errors[name]
+            problems.append(f'{name} {version} is installed, but importing '
+                            f'it fails: {type(err).__name__}: {err}')
+        elif version is None:
             problems.append(f'{name} is not installed; mmunirep needs '
                             f'{_range_text(name)}.')
         elif not _in_range(name, version):
@@ -85,12 +101,44 @@ def find_problems(versions: dict) -> List[str]:
     return problems
 
 
-def _installed_version(name: str) -> Optional[str]:
+def _distribution_version(name: str) -> Optional[str]:
+    """The version pip installed for package ``name`` (mmcv may come as
+    ``mmcv-lite``), without importing it."""
+    for distribution in (name, f'{name}-lite'):
+        try:
+            return importlib.metadata.version(distribution)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def _installed_version(name: str
+                       ) -> Tuple[Optional[str], Optional[ImportError]]:
+    """``(version, None)``, ``(None, None)`` if ``name`` is not installed,
+    or ``(version, error)`` if it is installed but fails to import (e.g. a
+    dependency of it is missing)."""
+    if importlib.util.find_spec(name) is None:
+        return None, None
     try:
         module = importlib.import_module(name)
-    except ImportError:
+    except ImportError as err:
+        return _distribution_version(name) or 'unknown', err
+    return getattr(module, '__version__', '0'), None
+
+
+def _missing_modules_hint(import_errors: Dict[str, ImportError]
+                          ) -> Optional[str]:
+    """``pip install ...`` for the modules the import errors name."""
+    missing = sorted({
+        err.name.split('.')[0] for err in import_errors.values()
+        if isinstance(err, ModuleNotFoundError) and err.name
+    })
+    if not missing:
         return None
-    return getattr(module, '__version__', '0')
+    names = ', '.join(repr(m) for m in missing)
+    return (f'Fix: the module(s) {names} that they import are not installed: '
+            f'`pip install {" ".join(PIP_NAMES.get(m, m) for m in missing)}`'
+            ' (or run `bash tools/setup_env.sh` in the mmunirep repository).')
 
 
 def mmcv_ops_error() -> Optional[str]:
@@ -110,16 +158,17 @@ def mmcv_ops_error() -> Optional[str]:
 def check_environment() -> None:
     """Raise :class:`EnvironmentMismatchError` if the stack cannot run us;
     warn (:class:`MmcvOpsWarning`) if mmcv has no usable compiled ops."""
-    versions = {
-        name: _installed_version(name)
-        for name in ('torch', 'mmcv', 'mmengine')
-    }
-    problems = find_problems(versions)
+    versions, import_errors = {}, {}
+    for name in ('torch', 'mmcv', 'mmengine'):
+        versions[name], error = _installed_version(name)
+        if error is not None:
+            import_errors[name] = error
+    problems = find_problems(versions, import_errors)
     if problems:
         lines = '\n'.join(f'  - {problem}' for problem in problems)
         raise EnvironmentMismatchError(
             'mmunirep cannot run with the installed packages:\n'
-            f'{lines}\n{FIX_HINT}')
+            f'{lines}\n{_missing_modules_hint(import_errors) or FIX_HINT}')
     ops_error = mmcv_ops_error()
     if ops_error:
         warnings.warn(

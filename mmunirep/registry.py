@@ -27,6 +27,7 @@ OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     locations=['mmunirep.engine.optimizers'])
 
 #: Runner hooks (``mmunirep.AtomicCheckpointHook``,
+#: ``mmunirep.DivergenceGuardHook``, ``mmunirep.PreemptionHook``,
 #: ``mmunirep.StrictCheckpointLoadHook``, ``mmunirep.SwitchToDeployHook``).
 HOOKS = Registry(
     'hook', parent=MMENGINE_HOOKS, locations=['mmunirep.engine.hooks'])

@@ -136,6 +136,37 @@ def test_backbone_and_classifier_work_without_mmcv_ops(mmcv_without_ops):
     assert 'CLASSIFIER (1, 1000)' in out
 
 
+def test_a_missing_dependency_is_named_not_its_importer(mmcv_without_ops):
+    """mmcv-lite and mmengine installed, mmengine's dependency rich missing:
+    the message shows the real ImportError and the package it names, not
+    "mmcv is not installed; mmengine is not installed"."""
+    result = run_python('''
+        import sys
+
+        class NoRich:
+            """As if `rich` were not installed."""
+
+            def find_spec(self, name, path=None, target=None):
+                if name.split('.')[0] == 'rich':
+                    raise ModuleNotFoundError(f'No module named {name!r}',
+                                              name=name)
+
+        sys.meta_path.insert(0, NoRich())
+        import mmunirep
+    ''', PYTHONPATH=mmcv_without_ops)
+    assert result.returncode != 0
+    err = result.stderr
+    assert 'EnvironmentMismatchError' in err
+    assert f"mmengine {installed_version('mmengine')} is installed, but " \
+        "importing it fails: ModuleNotFoundError: No module named 'rich'" \
+        in err
+    assert "mmcv 2.1.0 is installed, but importing it fails: " \
+        "ModuleNotFoundError: No module named 'rich'" in err
+    assert "the module(s) 'rich' that they import are not installed: " \
+        '`pip install rich`' in err
+    assert 'is not installed;' not in err
+
+
 def test_detection_and_segmentation_ask_for_mmcv_ops(mmcv_without_ops):
     result = subprocess.run(
         [sys.executable, 'tools/train.py',

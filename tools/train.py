@@ -11,6 +11,10 @@ checkpoint takes the newest complete checkpoint of the work dir, skipping
 missing or partial files (and says so). ``--check-data`` checks every file
 of the train and val splits first (tools/check_dataset.py). Without CUDA, a
 distributed launch runs on the CPU with the gloo backend (and says so).
+
+A run that stops itself exits with a status that says why (README, "When
+something goes wrong"): 65 diverged, 74 disk full, 75 preempted (SIGTERM /
+SIGUSR1; a checkpoint was saved, continue with ``--resume``).
 """
 import argparse
 
@@ -23,7 +27,7 @@ from mmunirep.apis import (adapt_distributed_to_cpu, enable_amp,
                            enable_auto_scale_lr, load_config,
                            set_resume, set_work_dir)
 from mmunirep.apis.cli import (add_runner_arguments, export_local_rank,
-                               report_user_errors)
+                               report_training_stop, report_user_errors)
 from mmunirep.apis.dataset_check import (DatasetCheckError, check_dataset,
                                          name_bad_annotation_files)
 from mmunirep.env_check import require_mmcv_ops
@@ -73,7 +77,8 @@ def main():
     adapt_distributed_to_cpu(cfg, args.launcher)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
         else RUNNERS.build(cfg)
-    with report_user_errors(), name_bad_annotation_files(cfg, runner):
+    with report_user_errors(), report_training_stop(), \
+            name_bad_annotation_files(cfg, runner):
         runner.train()
 
 

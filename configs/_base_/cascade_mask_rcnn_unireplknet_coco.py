@@ -120,10 +120,15 @@ optim_wrapper = dict(
     constructor='mmunirep.UniRepLKNetLayerDecayConstructor',
     paramwise_cfg=dict(decay_rate=0.8, decay_type='layer_wise', num_layers=12))
 
-# crash-safe checkpoints: a kill during a save never loses the last one;
+# crash-safe checkpoints (a kill during a save never loses the last one,
+# a full disk stops the run with what to do);
 # strict, structure-aware loading of the checkpoint a test run evaluates
 # (also under mmdet's / mmseg's own tools/test.py)
 default_hooks = dict(
+    # stop on a NaN / inf loss or weights, before they reach a checkpoint;
+    # on SIGTERM / SIGUSR1 (preemption, time limit) save and exit with 75
+    divergence_guard=dict(type='mmunirep.DivergenceGuardHook', interval=50),
+    preemption=dict(type='mmunirep.PreemptionHook'),
     strict_load=dict(type='mmunirep.StrictCheckpointLoadHook'),
     checkpoint=dict(
         type='mmunirep.AtomicCheckpointHook',

@@ -62,7 +62,12 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=True, begin=5)
 ]
 auto_scale_lr = dict(base_batch_size=4096)
-# crash-safe checkpoints: a kill during a save never loses the last one
+# crash-safe checkpoints (a kill during a save never loses the last one,
+# a full disk stops the run with what to do)
 default_hooks = dict(
+    # stop on a NaN / inf loss or weights, before they reach a checkpoint;
+    # on SIGTERM / SIGUSR1 (preemption, time limit) save and exit with 75
+    divergence_guard=dict(type='mmunirep.DivergenceGuardHook', interval=50),
+    preemption=dict(type='mmunirep.PreemptionHook'),
     checkpoint=dict(type='mmunirep.AtomicCheckpointHook'),
     strict_load=dict(type='mmunirep.StrictCheckpointLoadHook'))

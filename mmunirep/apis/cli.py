@@ -6,14 +6,16 @@ import os
 
 from mmengine.config import DictAction
 
-from mmunirep.utils import CheckpointError, OutputPathError
+from mmunirep.engine.training_stop import TrainingStopped, record_exit_status
+from mmunirep.utils import CheckpointError, DiskFullError, OutputPathError
 from .config_options import ConfigOptionError
 from .dataset_check import DatasetCheckError
 
-#: Errors caused by what the user passed (files, options, data); tools
-#: report them as ``error: <message>`` with exit status 1, no traceback.
+#: Errors caused by what the user passed (files, options, data) or by the
+#: machine (a full disk); tools report them as ``error: <message>`` with
+#: exit status 1, no traceback.
 USER_ERRORS = (FileNotFoundError, CheckpointError, OutputPathError,
-               ConfigOptionError, DatasetCheckError)
+               ConfigOptionError, DatasetCheckError, DiskFullError)
 
 
 @contextlib.contextmanager
@@ -24,6 +26,19 @@ def report_user_errors():
         yield
     except USER_ERRORS as err:
         raise SystemExit(f'error: {err}') from None
+
+
+@contextlib.contextmanager
+def report_training_stop():
+    """Pass the status of a run that stopped itself (diverged, preempted,
+    disk full) to ``tools/dist_train.sh``, which torchrun would otherwise
+    turn into 1 (see :func:`~mmunirep.engine.training_stop.
+    record_exit_status`)."""
+    try:
+        yield
+    except TrainingStopped as stop:
+        record_exit_status(stop.status)
+        raise
 
 
 def add_cfg_options_arguments(parser: argparse.ArgumentParser) -> None:

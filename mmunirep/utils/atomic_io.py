@@ -9,6 +9,7 @@ the old file or the complete new one, never a mixture. The directory is
 fsync'ed too, so the rename itself survives a power cut.
 """
 import contextlib
+import errno
 import os
 import os.path as osp
 import tempfile
@@ -16,9 +17,32 @@ from typing import IO, Iterator, Sequence
 
 import torch
 
+from .disk_space import format_bytes, free_bytes
+
 #: Temporary files carry this marker, so that leftovers of a killed writer
 #: can be recognised (and only those removed).
 TEMP_MARKER = '.mmunirep-tmp-'
+
+
+class DiskFullError(OSError):
+    """No space was left on the device while ``path`` was written
+    atomically: the temporary file is removed and ``path`` is as it was.
+
+    Args:
+        path (str): The destination that was being written.
+        free (int): Bytes free on its file system after the failure.
+    """
+
+    def __init__(self, path: str, free: int) -> None:
+        super().__init__(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
+        self.path = path
+        self.free = free
+
+    def __str__(self) -> str:
+        return (f'no space left on the device while writing {self.path} '
+                f'({format_bytes(self.free)} free there); nothing was '
+                f'written and {self.path} is as it was. Free some space, or '
+                'write to another disk')
 
 
 def temp_prefix(path: str) -> str:
@@ -57,7 +81,7 @@ def atomic_write(path: str, mode: str = 'wb') -> Iterator[IO]:
     """Open a temporary file that replaces ``path`` when the block ends.
 
     If the block raises, the temporary file is removed and ``path`` is left
-    as it was.
+    as it was; a full disk (ENOSPC) is raised as :class:`DiskFullError`.
 
     Args:
         path (str): The destination file.
@@ -65,6 +89,9 @@ def atomic_write(path: str, mode: str = 'wb') -> Iterator[IO]:
 
     Yields:
         IO: The open temporary file.
+
+    Raises:
+        DiskFullError: The device filled up during the write.
 
     Example:
         >>> with atomic_write('out.json', 'w') as f:
@@ -82,9 +109,11 @@ def atomic_write(path: str, mode: str = 'wb') -> Iterator[IO]:
             f.flush()
             os.fsync(f.fileno())
         os.replace(temp, path)
-    except BaseException:
+    except BaseException as err:
         with contextlib.suppress(FileNotFoundError):
             os.remove(temp)
+        if isinstance(err, OSError) and err.errno == errno.ENOSPC:
+            raise DiskFullError(path, free_bytes(directory)) from err
         raise
     fsync_directory(directory)
 

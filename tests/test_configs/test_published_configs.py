@@ -47,6 +47,14 @@ ATOMIC_HOOK = 'mmunirep.AtomicCheckpointHook'
 STRICT_HOOK = 'mmunirep.StrictCheckpointLoadHook'
 
 
+def assert_guarded(cfg):
+    """The run stops on divergence and saves on preemption."""
+    hooks = cfg.default_hooks
+    assert hooks.divergence_guard.type == 'mmunirep.DivergenceGuardHook'
+    assert hooks.divergence_guard.get('enable', True)
+    assert hooks.preemption.type == 'mmunirep.PreemptionHook'
+
+
 def build(name, deploy=True, meta=True):
     cfg = load_config(f'configs/{name}.py')
     if meta:  # parameters only: no memory, no time
@@ -71,6 +79,7 @@ def test_ade20k_configs(name):
     assert cfg.default_hooks.checkpoint.save_best == 'mIoU'
     assert cfg.default_hooks.checkpoint.type == ATOMIC_HOOK
     assert cfg.default_hooks.strict_load.type == STRICT_HOOK
+    assert_guarded(cfg)
     assert cfg.param_scheduler[0].end == 1500
     crop = 640 if '640' in name or name.split('_')[2] in 'blxl' else 512
     assert cfg.crop_size == (crop, crop)
@@ -83,6 +92,7 @@ def test_coco_configs(name):
     assert cfg.train_cfg.max_epochs == 36
     assert cfg.default_hooks.checkpoint.type == ATOMIC_HOOK
     assert cfg.default_hooks.strict_load.type == STRICT_HOOK
+    assert_guarded(cfg)
     assert cfg.param_scheduler[1].milestones == [27, 33]
     heads = cfg.model.roi_head.bbox_head
     assert [h.bbox_coder.target_stds for h in heads] == [
@@ -102,6 +112,7 @@ def test_imagenet_configs(name):
     assert round(num_params(model) / 1e6, 2) == IMAGENET[name]
     assert cfg.default_hooks.checkpoint.type == ATOMIC_HOOK
     assert cfg.default_hooks.strict_load.type == STRICT_HOOK
+    assert_guarded(cfg)
 
 
 @pytest.mark.parametrize('name', [

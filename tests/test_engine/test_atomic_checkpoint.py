@@ -276,6 +276,10 @@ def test_demo_configs_save_with_the_atomic_hook(name):
     cfg = Config.fromfile(str(ROOT / 'configs/demo' / f'{name}.py'))
     assert cfg.default_hooks.checkpoint.type == \
         'mmunirep.AtomicCheckpointHook'
+    # ... and guard their runs (divergence, preemption)
+    assert cfg.default_hooks.divergence_guard.type == \
+        'mmunirep.DivergenceGuardHook'
+    assert cfg.default_hooks.preemption.type == 'mmunirep.PreemptionHook'
 
 
 def test_removals_wait_for_the_new_checkpoint(tmp_path):

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from mmunirep.models import UniRepLKNet
+from mmunirep.utils import CheckpointError
 
 
 def test_pretrained_is_an_init_cfg_alias_with_a_warning(tmp_path):
@@ -31,3 +32,35 @@ def test_pretrained_must_be_a_path():
 
 def test_no_pretrained_changes_nothing():
     assert UniRepLKNet('a', pretrained=None).pretrained_cfg is None
+
+
+def test_a_model_zoo_name_is_refused_before_any_download():
+    """mmseg's bases hand their ResNet's model.pretrained to the backbone:
+    the message names the cause and the fix, and nothing is fetched."""
+    with pytest.raises(ValueError) as err:
+        UniRepLKNet('a', pretrained='open-mmlab://resnet50_v1c')
+    message = str(err.value)
+    assert "pretrained='open-mmlab://resnet50_v1c'" in message
+    assert 'nothing was downloaded' in message
+    assert '`model.pretrained` to the backbone' in message
+    assert 'model.pretrained=None' in message
+
+
+def test_a_checkpoint_of_another_backbone_names_model_pretrained(tmp_path):
+    resnet_like = {'conv1.weight': torch.zeros(64, 3, 7, 7),
+                   'layer1.0.conv1.weight': torch.zeros(64, 64, 1, 1)}
+    torch.save(resnet_like, tmp_path / 'r50.pth')
+    with pytest.warns(UserWarning, match='deprecated'):
+        model = UniRepLKNet('a', pretrained=str(tmp_path / 'r50.pth'))
+    with pytest.raises(CheckpointError) as err:
+        model.init_weights()
+    message = str(err.value)
+    assert 'r50.pth shares no key with UniRepLKNet' in message
+    assert f"reached UniRepLKNet as pretrained='{tmp_path / 'r50.pth'}'" in \
+        message
+    assert 'model.pretrained=None' in message
+    # a missing file given as pretrained= says the same
+    with pytest.warns(UserWarning):
+        model = UniRepLKNet('a', pretrained='pretrain/vit-b16.pth')
+    with pytest.raises(FileNotFoundError, match='model.pretrained=None'):
+        model.init_weights()

@@ -4,7 +4,7 @@ their figures (tiny sizes, one round: the numbers themselves are not
 checked here)."""
 import re
 
-from tests.test_tools.conftest import run_tool
+from tests.test_tools.conftest import SEG_DEMO, run_tool
 
 
 def table_rows(stdout, names):
@@ -74,3 +74,24 @@ def test_gemm_probe_refuses_a_dtype_onednn_does_not_run():
     assert result.returncode == 1
     assert '--probe-gemm needs the CPU with oneDNN available and a float32 ' \
         'or bfloat16 --dtype' in result.stderr
+
+
+def test_divergence_guard_benchmark_runs(shapes_data):
+    """The guard benchmark runs on the segmentation demo and prints the
+    machine, the side-by-side ratio and the guard's share of a step (the
+    figures are reported in the README, not checked here)."""
+    result = run_tool(
+        'tools/analysis/benchmark_divergence_guard.py', SEG_DEMO,
+        '--rounds', 1, '--calls', 1, '--warmup', 0, '--hook-calls', 100,
+        '--cfg-options', f'train_dataloader.dataset.data_root={shapes_data}'
+        '/ade', 'train_dataloader.batch_size=2',
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False')
+    out = result.stdout
+    assert re.search(r'^CPU: ', out, re.M)
+    assert re.search(r'^step \+ guard +[0-9.]+ ms  ratio [0-9.]+', out, re.M)
+    inside = float(re.search(r'^guard in step +([0-9.]+) %', out,
+                             re.M).group(1))
+    share = float(re.search(r'^guard alone .* = ([0-9.]+)% of a step', out,
+                            re.M).group(1))
+    assert share >= 0 and inside >= 0

@@ -49,6 +49,19 @@ def default_kernel_sizes(depths: Sequence[int]) -> Tuple[Tuple[int, ...], ...]:
     return ((3, ) * depths[0], (13, ) * depths[1], stage2, (13, ) * depths[3])
 
 
+#: Where a ``pretrained=`` that does not fit usually comes from, and the fix.
+PRETRAINED_FROM_MODEL_HINT = (
+    "mmseg's EncoderDecoder hands the model-level `model.pretrained` to the "
+    "backbone, and mmseg's base configs (fpn_r50, upernet_r50, ...) set it "
+    'for their ResNet. Add `pretrained=None` to `model` in your config (or '
+    '--cfg-options model.pretrained=None) and give UniRepLKNet its weights '
+    "as backbone.init_cfg=dict(type='Pretrained', checkpoint=...).")
+#: MMEngine's model-zoo schemes: they name other backbones' weights
+#: (``open-mmlab://resnet50_v1c`` ...), never UniRepLKNet's.
+MODEL_ZOO_SCHEMES = ('open-mmlab://', 'openmmlab://', 'torchvision://',
+                     'modelzoo://', 'mmcls://')
+
+
 @MODELS.register_module()
 class UniRepLKNet(BaseModule):
     """UniRepLKNet: a universal perception large-kernel ConvNet.
@@ -175,6 +188,7 @@ class UniRepLKNet(BaseModule):
             pretrained_cfg, init_cfg = dict(init_cfg), None
         super().__init__(init_cfg=init_cfg or self.default_init_cfg)
         self.pretrained_cfg = pretrained_cfg
+        self.pretrained_argument = pretrained
         self._check_scalars(in_channels, drop_path_rate)
         depths, dims, arch_kernels = self._parse_arch(arch)
         self.depths, self.dims = depths, dims
@@ -251,6 +265,11 @@ class UniRepLKNet(BaseModule):
         if not isinstance(pretrained, str):
             raise TypeError('pretrained must be a checkpoint path or URL (or '
                             f'None), got {type(pretrained).__name__}')
+        if pretrained.startswith(MODEL_ZOO_SCHEMES):
+            raise ValueError(
+                f'UniRepLKNet got pretrained={pretrained!r}, the model-zoo '
+                "name of another backbone's weights, which UniRepLKNet cannot "
+                f'load (nothing was downloaded). {PRETRAINED_FROM_MODEL_HINT}')
         warnings.warn(
             f'UniRepLKNet: pretrained={pretrained!r} is deprecated and taken '
             "as init_cfg=dict(type='Pretrained', checkpoint=...). mmseg's "
@@ -387,10 +406,19 @@ class UniRepLKNet(BaseModule):
     def init_weights(self) -> None:
         """Default init, then the pretrained checkpoint if one is set."""
         super().init_weights()
-        if self.pretrained_cfg is not None:
-            cfg = dict(self.pretrained_cfg)
-            cfg.pop('type')
+        if self.pretrained_cfg is None:
+            return
+        cfg = dict(self.pretrained_cfg)
+        cfg.pop('type')
+        try:
             self.load_pretrained(**cfg)
+        except (FileNotFoundError, CheckpointError) as err:
+            if self.pretrained_argument is None:
+                raise
+            raise type(err)(
+                f'{err} It reached UniRepLKNet as pretrained='
+                f'{self.pretrained_argument!r}: {PRETRAINED_FROM_MODEL_HINT}'
+            ) from None
 
     def load_pretrained(self,
                         checkpoint: str,
