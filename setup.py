@@ -14,7 +14,6 @@ import os
 import os.path as osp
 import shutil
 import sys
-
 from setuptools import find_packages, setup
 
 HERE = osp.dirname(osp.abspath(__file__))
@@ -37,9 +36,10 @@ EXTRAS_REQUIRE = {
     ],
     # modelindex parses model-index.yml as `mim search` does; scikit-image
     # ships real photos (skimage/data) for the inferencer tests; Triton's
-    # interpreter runs the CUDA kernels' tests on the CPU
+    # interpreter runs the CUDA kernels' tests on the CPU; flake8 and isort
+    # lint (tools/lint.sh)
     'tests': ['pytest>=7', 'pytest-timeout', 'model-index', 'scikit-image',
-              'triton>=3.3'],
+              'triton>=3.3', 'flake8', 'isort'],
     # ONNX export (torch's dynamo exporter needs onnxscript; --simplify
     # uses onnxslim) and its runtime check
     'deploy': ['onnx', 'onnxruntime', 'onnxscript', 'onnxslim'],

@@ -1,4 +1,5 @@
-# Paper row: UniRepLKNet-B, IN-22K: 155M params, 978G FLOPs, 54.8 / 47.4 (box / mask AP).
+# Paper row: UniRepLKNet-B, IN-22K: 155M params, 978G FLOPs, 54.8 / 47.4 (box /
+# mask AP).
 _base_ = './_base_/cascade_mask_rcnn_unireplknet_coco_ema.py'
 
 model = dict(

@@ -1,4 +1,5 @@
-# Paper row: UniRepLKNet-L, IN-22K: 276M params, 1385G FLOPs, 55.8 / 48.4 (box / mask AP).
+# Paper row: UniRepLKNet-L, IN-22K: 276M params, 1385G FLOPs, 55.8 / 48.4 (box
+# / mask AP).
 _base_ = './_base_/cascade_mask_rcnn_unireplknet_coco_ema.py'
 
 model = dict(

@@ -1,4 +1,5 @@
-# Paper row: UniRepLKNet-S, IN-1K: 113M params, 835G FLOPs, 53.0 / 45.9 (box / mask AP).
+# Paper row: UniRepLKNet-S, IN-1K: 113M params, 835G FLOPs, 53.0 / 45.9 (box /
+# mask AP).
 _base_ = './_base_/cascade_mask_rcnn_unireplknet_coco.py'
 
 model = dict(

@@ -1,4 +1,5 @@
-# Paper row: UniRepLKNet-T, IN-1K: 89M params, 749G FLOPs, 51.8 box AP / 44.9 mask AP (box / mask AP).
+# Paper row: UniRepLKNet-T, IN-1K: 89M params, 749G FLOPs, 51.8 box AP / 44.9
+# mask AP (box / mask AP).
 _base_ = './_base_/cascade_mask_rcnn_unireplknet_coco.py'
 
 model = dict(

@@ -1,4 +1,5 @@
-# Paper row: UniRepLKNet-XL, IN-22K: 443M params, 1952G FLOPs, 56.4 / 49.0 (box / mask AP).
+# Paper row: UniRepLKNet-XL, IN-22K: 443M params, 1952G FLOPs, 56.4 / 49.0 (box
+# / mask AP).
 _base_ = './_base_/cascade_mask_rcnn_unireplknet_coco_ema.py'
 
 model = dict(

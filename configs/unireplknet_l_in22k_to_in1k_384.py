@@ -1,4 +1,5 @@
-# UniRepLKNet-L, ImageNet-22K pretrained, fine-tuned on 1K at 384: 87.9 top-1 in
+# UniRepLKNet-L, ImageNet-22K pretrained, fine-tuned on 1K at 384: 87.9 top-1
+# in
 # the paper. Fine-tunes from the authors' unireplknet_l_in22k_pretrain.pth
 # (fetched by URL and cached; tools/download_checkpoints.py pre-fetches it).
 _base_ = './_base_/unireplknet_in22k_to_in1k_384.py'

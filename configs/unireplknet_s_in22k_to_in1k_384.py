@@ -1,4 +1,5 @@
-# UniRepLKNet-S, ImageNet-22K pretrained, fine-tuned on 1K at 384: 86.4 top-1 in
+# UniRepLKNet-S, ImageNet-22K pretrained, fine-tuned on 1K at 384: 86.4 top-1
+# in
 # the paper. The recipe fine-tunes IN-22K weights, but the authors lost
 # unireplknet_s_in22k_pretrain.pth (the one file of their table this config
 # would start from; README, "Checkpoints"). Training therefore needs your own

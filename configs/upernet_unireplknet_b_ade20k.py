@@ -1,4 +1,5 @@
-# Paper row: UniRepLKNet-B, IN-22K, 640: 130M params, 1850G FLOPs, 53.5 / 53.9 mIoU.
+# Paper row: UniRepLKNet-B, IN-22K, 640: 130M params, 1850G FLOPs, 53.5 / 53.9
+# mIoU.
 _base_ = './_base_/upernet_unireplknet_ade20k_640.py'
 
 model = dict(

@@ -1,4 +1,5 @@
-# Paper row: UniRepLKNet-L, IN-22K, 640: 254M params, 2507G FLOPs, 54.5 / 55.0 mIoU.
+# Paper row: UniRepLKNet-L, IN-22K, 640: 254M params, 2507G FLOPs, 54.5 / 55.0
+# mIoU.
 _base_ = './_base_/upernet_unireplknet_ade20k_640.py'
 
 model = dict(

@@ -1,4 +1,5 @@
-# Paper row: UniRepLKNet-S, IN-1K, 512: 86M params, 1036G FLOPs, 50.5 / 51.0 mIoU.
+# Paper row: UniRepLKNet-S, IN-1K, 512: 86M params, 1036G FLOPs, 50.5 / 51.0
+# mIoU.
 _base_ = './_base_/upernet_unireplknet_ade20k.py'
 
 model = dict(

@@ -1,4 +1,5 @@
-# Paper row: UniRepLKNet-S, IN-22K, 640: 86M params, 1618G FLOPs, 52.3 / 52.7 mIoU.
+# Paper row: UniRepLKNet-S, IN-22K, 640: 86M params, 1618G FLOPs, 52.3 / 52.7
+# mIoU.
 _base_ = './_base_/upernet_unireplknet_ade20k_640.py'
 
 model = dict(

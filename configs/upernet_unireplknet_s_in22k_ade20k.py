@@ -1,4 +1,5 @@
-# Paper row: UniRepLKNet-S, IN-22K, 512: 86M params, 1036G FLOPs, 51.9 / 52.7 mIoU.
+# Paper row: UniRepLKNet-S, IN-22K, 512: 86M params, 1036G FLOPs, 51.9 / 52.7
+# mIoU.
 _base_ = './_base_/upernet_unireplknet_ade20k.py'
 
 model = dict(

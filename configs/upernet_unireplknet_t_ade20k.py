@@ -1,4 +1,5 @@
-# Paper row: UniRepLKNet-T, IN-1K, 512: 61M params, 946G FLOPs, 48.6 / 49.1 mIoU.
+# Paper row: UniRepLKNet-T, IN-1K, 512: 61M params, 946G FLOPs, 48.6 / 49.1
+# mIoU.
 # The authors train T without layer decay (rate 1 over 9 layers).
 _base_ = './_base_/upernet_unireplknet_ade20k.py'
 

@@ -1,4 +1,5 @@
-# Paper row: UniRepLKNet-XL, IN-22K, 640: 425M params, 3420G FLOPs, 55.2 / 55.6 mIoU.
+# Paper row: UniRepLKNet-XL, IN-22K, 640: 425M params, 3420G FLOPs, 55.2 / 55.6
+# mIoU.
 # The paper publishes no XL segmentation recipe; L's decay (0.85 / 12)
 # and drop path 0.4 are the natural choice. It starts from the authors' XL
 # IN-22K pretrain file: their XL IN-22K -> 1K (384) file, from which the other

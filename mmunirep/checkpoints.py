@@ -99,7 +99,8 @@ PUBLISHED: Dict[str, PublishedCheckpoint] = dict([
            'unireplknet_l_in22k_to_in1k_384'),
     # also the start of the XL segmentor: its 22K -> 1K file is lost
     _entry('unireplknet_xl_in22k_pretrain.pth', 'xl', 'in22k_pretrain', [
-        'upernet_unireplknet_xl_ade20k', 'cascade_mask_rcnn_unireplknet_xl_coco',
+        'upernet_unireplknet_xl_ade20k',
+        'cascade_mask_rcnn_unireplknet_xl_coco',
         'unireplknet_xl_in22k_to_in1k_384'
     ]),
 ])
@@ -148,7 +149,7 @@ def published_checkpoint(name_or_url: str) -> PublishedCheckpoint:
         raise ValueError(f'{name} was {LOST[name]}')
     known = '\n  '.join(PUBLISHED)
     raise ValueError(f'{name!r} is not a published UniRepLKNet checkpoint; '
-                   f'the authors published:\n  {known}')
+                     f'the authors published:\n  {known}')
 
 
 def how_to_get(path: str) -> str:

@@ -29,8 +29,8 @@ from mmunirep.apis import build_model, load_config
 from mmunirep.apis.dataset_check import check_dataset
 from mmunirep.engine.optimizers import UniRepLKNetLayerDecayConstructor
 from mmunirep.models import UniRepLKNet, reparameterize_model
-from mmunirep.utils import CheckpointError
 from mmunirep.testing import randomize_for_fusion
+from mmunirep.utils import CheckpointError
 from tests.test_tools.conftest import read_metrics, run_tool
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -118,8 +118,8 @@ def main():
         sys.exit(f'error: {err}')
     failed = download_all(names, args.dest)
     if failed:
-        sys.exit(f'error: {failed} of {len(names)} file(s) failed (see above); '
-                 'no failed download was kept')
+        sys.exit(f'error: {failed} of {len(names)} file(s) failed (see '
+                 'above); no failed download was kept')
 
 
 if __name__ == '__main__':

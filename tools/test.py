@@ -17,15 +17,15 @@ written to WORK_DIR/test_metrics.json.
 import argparse
 import os.path as osp
 
-import mmunirep  # noqa: F401  (environment check, checkpoint allow-list)
 from mmengine.fileio import dump
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+import mmunirep  # noqa: F401  (environment check, checkpoint allow-list)
 from mmunirep.apis import (adapt_distributed_to_cpu, add_deploy_hook,
-                           add_results_dump, add_strict_load_hook, enable_tta,
-                           enable_test_precision, enable_visualization,
-                           load_config, set_work_dir)
+                           add_results_dump, add_strict_load_hook,
+                           enable_test_precision, enable_tta,
+                           enable_visualization, load_config, set_work_dir)
 from mmunirep.apis.cli import (add_runner_arguments, export_local_rank,
                                report_user_errors)
 from mmunirep.apis.dataset_check import name_bad_annotation_files

@@ -18,14 +18,14 @@ SIGUSR1; a checkpoint was saved, continue with ``--resume``).
 """
 import argparse
 
-import mmunirep  # noqa: F401  (environment check, checkpoint allow-list)
 from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+import mmunirep  # noqa: F401  (environment check, checkpoint allow-list)
 from mmunirep.apis import (adapt_distributed_to_cpu, enable_amp,
-                           enable_auto_scale_lr, load_config,
-                           set_resume, set_work_dir)
+                           enable_auto_scale_lr, load_config, set_resume,
+                           set_work_dir)
 from mmunirep.apis.cli import (add_runner_arguments, export_local_rank,
                                report_training_stop, report_user_errors)
 from mmunirep.apis.dataset_check import (DatasetCheckError, check_dataset,

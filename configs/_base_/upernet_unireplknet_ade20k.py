@@ -60,7 +60,10 @@ tta_pipeline = [
         type='TestTimeAug',
         transforms=[
             [
-                dict(type='Resize', scale=(int(2048 * r), int(512 * r)), keep_ratio=True)
+                dict(
+                    type='Resize',
+                    scale=(int(2048 * r), int(512 * r)),
+                    keep_ratio=True)
                 for r in img_ratios
             ],
             [dict(type='ResizeToMultiple', size_divisor=32)],
@@ -98,7 +101,8 @@ param_scheduler = [
         begin=1500,
         end=160000),
 ]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=160000, val_interval=4000)
+train_cfg = dict(
+    type='IterBasedTrainLoop', max_iters=160000, val_interval=4000)
 # crash-safe checkpoints (a kill during a save never loses the last one,
 # a full disk stops the run with what to do);
 # strict, structure-aware loading of the checkpoint a test run evaluates

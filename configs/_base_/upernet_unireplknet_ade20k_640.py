@@ -33,7 +33,10 @@ tta_pipeline = [
         type='TestTimeAug',
         transforms=[
             [
-                dict(type='Resize', scale=(int(2560 * r), int(640 * r)), keep_ratio=True)
+                dict(
+                    type='Resize',
+                    scale=(int(2560 * r), int(640 * r)),
+                    keep_ratio=True)
                 for r in img_ratios
             ],
             [dict(type='ResizeToMultiple', size_divisor=32)],

@@ -15,7 +15,8 @@ __all__ = [
     'add_results_dump', 'add_strict_load_hook', 'build_model',
     'build_test_pipeline', 'check_cfg_options', 'dataset_meta_of',
     'draw_prediction', 'enable_amp', 'enable_auto_scale_lr',
-    'enable_test_precision', 'enable_tta', 'enable_visualization', 'find_resumable_checkpoint', 'load_config',
+    'enable_test_precision', 'enable_tta', 'enable_visualization',
+    'find_resumable_checkpoint', 'load_config',
     'load_dataset_meta', 'predict', 'read_resume_point', 'runnable_task_of',
     'set_resume', 'set_work_dir', 'task_of'
 ]

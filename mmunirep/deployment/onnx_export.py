@@ -284,5 +284,3 @@ def export_full_detector(module: DetectorForExport,
     except Exception as error:  # noqa: BLE001 (any failure is reported)
         return None, export_blockers(module, shape, error)
     return write_onnx(model_proto, result, out_file), []
-
-

@@ -91,7 +91,7 @@ def space_warning(model_bytes: int, optimizer_bytes: int,
     needed = checkpoint * files + (2 * model_bytes if keeps_best else 0)
     if free >= needed:
         return None
-    best = (f', and the best one (weights only, two while it is '
+    best = (', and the best one (weights only, two while it is '
             'replaced)') if keeps_best else ''
     return (f'The checkpoints of this run may not fit in {out_dir}: '
             f'{format_bytes(free)} free, about {format_bytes(needed)} '

@@ -11,13 +11,11 @@ from typing import Dict, Optional
 import torch
 from torch import Tensor
 
-from .cpu import (cpu_depthwise_conv2d, cpu_grn, cpu_grn_ffn,
-                  cpu_squeeze_excite)
+from .cpu import cpu_depthwise_conv2d, cpu_grn, cpu_grn_ffn, cpu_squeeze_excite
 from .cuda import triton_depthwise_conv2d, triton_unsupported_reason
 from .dispatch import check_impl, device_family, family
 from .plain import (depthwise_conv2d_torch, grn_ffn_torch, grn_torch,
                     squeeze_excite_torch)
-
 
 #: The implementation families each op has; elsewhere it runs its plain
 #: formula ('torch').

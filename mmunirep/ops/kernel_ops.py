@@ -68,7 +68,8 @@ def pad_to_size(kernel: Tensor, size: int) -> Tensor:
     """Zero-pad an odd square kernel symmetrically to ``size`` x ``size``.
 
     Args:
-        kernel (Tensor): Shape (C_out, C_in/groups, k, k) with k odd, k <= size.
+        kernel (Tensor): Shape (C_out, C_in/groups, k, k) with k odd,
+            k <= size.
         size (int): Target odd kernel size.
 
     Returns:

@@ -20,8 +20,8 @@ from typing import Callable, List, Mapping, Optional
 
 import torch
 
-from mmunirep.checkpoints import (LOST, PublishedCheckpoint,
-                                  checkpoint_url, published_checkpoint)
+from mmunirep.checkpoints import (LOST, PublishedCheckpoint, checkpoint_url,
+                                  published_checkpoint)
 from .checkpoint_file import CheckpointError
 from .state_dict_diff import compare_state_dicts
 

@@ -10,8 +10,11 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmunirep.analysis.gpu_benchmark.upernet_plain import (
-    TINY_ADE20K, XL_ADE20K, FCNHeadPlain, UPerHeadPlain, build_upernet_plain)
+from mmunirep.analysis.gpu_benchmark.upernet_plain import (TINY_ADE20K,
+                                                           XL_ADE20K,
+                                                           FCNHeadPlain,
+                                                           UPerHeadPlain,
+                                                           build_upernet_plain)
 from mmunirep.models import UniRepLKNet
 from mmunirep.testing import randomize_for_fusion, relative_error
 

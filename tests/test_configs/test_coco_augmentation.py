@@ -7,7 +7,6 @@ from mmengine.registry import init_default_scope
 
 from mmunirep.apis import load_config
 
-
 THREE_OBJECTS = [[10, 20, 60, 90], [100, 40, 230, 170], [150, 5, 200, 30]]
 CORNER_OBJECT = [[0, 0, 12, 10]]  # crops often cut it away
 

@@ -12,9 +12,9 @@ from torch import nn
 
 from mmunirep.apis import build_model, load_config, task_of
 from mmunirep.deployment import (EXPORT_MODULES, MatmulAdaptiveAvgPool2d,
-                                 check_export_shape,
-                                 check_inference_structure, export_onnx,
-                                 exportable_adaptive_pools, ort_session)
+                                 check_export_shape, check_inference_structure,
+                                 export_onnx, exportable_adaptive_pools,
+                                 ort_session)
 from mmunirep.models import UniRepLKNet, reparameterize_model
 from mmunirep.testing import randomize_for_fusion, relative_error
 

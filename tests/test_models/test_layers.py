@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from mmunirep.models.layers import (DRB_BRANCHES, GRN, DilatedReparamBlock,
                                     LayerNorm2d, SEBlock)
 from mmunirep.testing import (TOLERANCE, randomize_for_fusion,
-                           reference_drb_forward, relative_error)
+                              reference_drb_forward, relative_error)
 
 PAPER_BRANCHES = {  # the table of the paper, written out independently
     17: [(5, 1), (9, 2), (3, 4), (3, 5), (3, 7)],

@@ -8,7 +8,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmunirep.models import UniRepLKNet, UniRepLKNetBlock, reparameterize_model
 from mmunirep.testing import (TOLERANCE, branchwise_reference,
-                           randomize_for_fusion, relative_error)
+                              randomize_for_fusion, relative_error)
 
 TINY = dict(depths=[1, 1, 2, 1], dims=[8, 16, 32, 64])
 
@@ -246,7 +246,8 @@ def test_with_cp_same_outputs_gradients_and_bn_stats():
         loss = sum(o.square().mean() for o in model(x))
         loss.backward()
         results.append((loss.detach(),
-                        {n: p.grad.clone() for n, p in model.named_parameters()},
+                        {n: p.grad.clone()
+                         for n, p in model.named_parameters()},
                         {n: b.clone() for n, b in model.named_buffers()}))
     assert torch.equal(results[0][0], results[1][0])
     for name, grad in results[0][1].items():
@@ -270,7 +271,8 @@ def test_layer_scale():
         is None
 
 
-# ------------------------------------------------------------------ layer decay ids
+# ------------------------------------------------------------------ layer
+# decay ids
 def test_get_layer_depth_follows_the_authors_mapping():
     model = UniRepLKNet('s')
     n = 12

@@ -186,7 +186,8 @@ def test_wrapped_checkpoint_and_prefix(tmp_path):
                                            checkpoint=str(detector),
                                            prefix='backbone.'))
     model.init_weights()
-    assert torch.equal(model.norm2.bias, authors_checkpoint('dense')['norm2.bias'])
+    assert torch.equal(model.norm2.bias,
+                       authors_checkpoint('dense')['norm2.bias'])
 
 
 def test_bad_pretrained_checkpoints_say_what_is_wrong(tmp_path):
@@ -206,9 +207,11 @@ def test_bad_pretrained_checkpoints_say_what_is_wrong(tmp_path):
     # a file the authors lost: what replaces it
     lost = UniRepLKNet('xl', init_cfg=dict(
         type='Pretrained',
-        checkpoint='checkpoints/unireplknet_xl_in22k_to_in1k_384_acc87.96.pth'))
-    with pytest.raises(FileNotFoundError,
-                       match='lost by the authors.*unireplknet_xl_in22k_pretrain'):
+        checkpoint=('checkpoints/'
+                    'unireplknet_xl_in22k_to_in1k_384_acc87.96.pth')))
+    with pytest.raises(
+            FileNotFoundError,
+            match='lost by the authors.*unireplknet_xl_in22k_pretrain'):
         lost.init_weights()
     path = tmp_path / 'a.pth'
     torch.save(authors_checkpoint('classifier'), path)

@@ -8,8 +8,7 @@ import pytest
 import torch
 
 from mmunirep.models import UniRepLKNet
-from mmunirep.models.layers import (GRN, DepthwiseConv2d, OpsCaller,
-                                    SEBlock)
+from mmunirep.models.layers import GRN, DepthwiseConv2d, OpsCaller, SEBlock
 from mmunirep.ops import check_impl, dispatch, family, plain_ops
 from mmunirep.ops.cpu import PathSelector
 from mmunirep.testing import randomize_for_fusion, relative_error

@@ -13,9 +13,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from mmunirep.ops.cuda import depthwise as depthwise_module
 from mmunirep.ops.cuda import (triton_available, triton_depthwise_conv2d,
                                triton_unsupported_reason)
-from mmunirep.ops.cuda import depthwise as depthwise_module
 
 DEVICE = 'cuda' if torch.cuda.is_available() else 'cpu'
 

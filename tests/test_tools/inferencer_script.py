@@ -55,8 +55,9 @@ def main():
     saved = saved.get('state_dict', saved)
     own = model.state_dict()
     if set(own) != set(saved):
-        raise SystemExit(f'keys differ: model only {sorted(set(own) - set(saved))[:3]}, '
-                         f'checkpoint only {sorted(set(saved) - set(own))[:3]}')
+        raise SystemExit(
+            f'keys differ: model only {sorted(set(own) - set(saved))[:3]}, '
+            f'checkpoint only {sorted(set(saved) - set(own))[:3]}')
     different = [k for k in own if not torch.equal(own[k].cpu(), saved[k])]
     if different:
         raise SystemExit(f'{len(different)} tensors not loaded, e.g. '

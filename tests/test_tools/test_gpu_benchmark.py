@@ -16,7 +16,7 @@ from torch.autograd.profiler_util import Kernel
 
 from mmunirep.analysis.gpu_benchmark.budget import Budget, HardStop
 from mmunirep.analysis.gpu_benchmark.models import (AuthorsCodeError,
-                                          load_authors_module)
+                                                    load_authors_module)
 from mmunirep.analysis.gpu_benchmark.profile import summarize_events
 from mmunirep.analysis.gpu_benchmark.report import BenchmarkReport
 from mmunirep.analysis.gpu_benchmark.settings import TINY

@@ -14,9 +14,10 @@ from tests.test_tools.conftest import DET_DEMO, ROOT, SEG_DEMO, run_tool
 from tests.test_tools.test_detection_flow import assert_same_detections
 
 CLS = 'configs/unireplknet_a_in1k.py'
-DEPLOY = dict(det='configs/demo/deploy/cascade_mask_rcnn_unireplknet_a_shapes.py',
-              seg='configs/demo/deploy/upernet_unireplknet_a_shapes.py',
-              cls='configs/deploy/unireplknet_a_in1k.py')
+DEPLOY = dict(
+    det='configs/demo/deploy/cascade_mask_rcnn_unireplknet_a_shapes.py',
+    seg='configs/demo/deploy/upernet_unireplknet_a_shapes.py',
+    cls='configs/deploy/unireplknet_a_in1k.py')
 TASKS = ('det', 'seg', 'cls')
 KINDS = ('training', 'deploy', 'published')
 

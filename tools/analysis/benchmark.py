@@ -18,11 +18,11 @@ import tempfile
 from contextlib import nullcontext
 
 import mmcv
-import mmunirep  # noqa: F401  (environment check, checkpoint allow-list)
 import numpy as np
 import torch
 from mmengine.dataset import pseudo_collate
 
+import mmunirep  # noqa: F401  (environment check, checkpoint allow-list)
 from mmunirep.analysis import interleaved_times, speed_ratio
 from mmunirep.apis import build_model, build_test_pipeline, load_config
 from mmunirep.apis.cli import add_cfg_options_arguments, report_user_errors

@@ -25,10 +25,10 @@ import statistics
 import tempfile
 import time
 
-import mmunirep  # noqa: F401  (environment check, checkpoint allow-list)
 import torch
 from mmengine.runner import Runner
 
+import mmunirep  # noqa: F401  (environment check, checkpoint allow-list)
 from mmunirep.analysis import interleaved_times, speed_ratio
 from mmunirep.apis import load_config
 from mmunirep.apis.cli import add_cfg_options_arguments, report_user_errors

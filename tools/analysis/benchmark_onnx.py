@@ -17,10 +17,10 @@ import os.path as osp
 import statistics
 import tempfile
 
-import mmunirep  # noqa: F401  (environment check, checkpoint allow-list)
 import onnxruntime
 import torch
 
+import mmunirep  # noqa: F401  (environment check, checkpoint allow-list)
 from mmunirep.analysis import interleaved_times, speed_ratio
 from mmunirep.apis import build_model, load_config, task_of
 from mmunirep.apis.cli import add_cfg_options_arguments, report_user_errors

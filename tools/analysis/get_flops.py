@@ -4,8 +4,8 @@ as the UniRepLKNet paper counts them (see mmunirep.analysis.complexity).
 
 Examples::
 
-    python tools/analysis/get_flops.py configs/upernet_unireplknet_t_ade20k.py \
-        --shape 512 2048
+    python tools/analysis/get_flops.py \
+        configs/upernet_unireplknet_t_ade20k.py --shape 512 2048
     python tools/analysis/get_flops.py \
         configs/cascade_mask_rcnn_unireplknet_t_coco.py --shape 800 1280
     python tools/analysis/get_flops.py CONFIG --backbone-only --structure train

@@ -20,10 +20,10 @@ model-zoo name) or mmunirep configs, each optionally ``=CHECKPOINT``
 import argparse
 import json
 
-import mmunirep  # noqa: F401  (environment check, checkpoint allow-list)
 import torch
 from mmengine.utils import ProgressBar
 
+import mmunirep  # noqa: F401  (environment check, checkpoint allow-list)
 from mmunirep.analysis.erf import (THRESHOLDS, area_ratios, compute_erf,
                                    draw_erfs, list_images, load_image,
                                    normalization_of, scale_erf)

@@ -26,8 +26,7 @@ import mmunirep  # noqa: F401  (environment check, checkpoint allow-list)
 from mmunirep.apis import build_model, load_config, task_of
 from mmunirep.apis.cli import add_cfg_options_arguments, report_user_errors
 from mmunirep.deployment import (EXPORT_MODULES, TOLERANCE, DetectorForExport,
-                                 check_export_shape,
-                                 check_inference_structure,
+                                 check_export_shape, check_inference_structure,
                                  export_full_detector, export_onnx,
                                  second_shape, verify_onnx)
 from mmunirep.utils import check_output_path

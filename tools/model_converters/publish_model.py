@@ -15,7 +15,6 @@ without any allow-list.
 import argparse
 
 import mmunirep  # noqa: F401  (environment check, checkpoint allow-list)
-
 from mmunirep.apis.cli import add_cfg_options_arguments, report_user_errors
 from mmunirep.apis.publish import publish_checkpoint
 

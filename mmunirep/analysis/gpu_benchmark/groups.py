@@ -12,11 +12,11 @@ from typing import Callable, Dict, List, NamedTuple, Optional
 import torch
 from mmengine.logging import MMLogger
 
+from ..timing import interleaved_times
 from .budget import Budget
 from .models import synchronizer
 from .report import BenchmarkReport
 from .settings import BenchmarkSettings
-from ..timing import interleaved_times
 
 Step = Callable[[], None]
 

@@ -17,7 +17,7 @@ from torch.profiler import ProfilerActivity, profile
 
 from .groups import BenchContext, Step, run_guarded
 from .models import (OURS_AUTO, OURS_PLAIN, PRECISIONS, build_convnext,
-                         build_ours, channels_last, make_step, plain_copy)
+                     build_ours, channels_last, make_step, plain_copy)
 from .rows import image_batch
 
 #: Fragments (lower case) of kernel names that convert layouts (cuDNN's

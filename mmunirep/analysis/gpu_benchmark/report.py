@@ -61,7 +61,8 @@ TABLES: Dict[str, Table] = {
         'Headline config: UperNet + UniRepLKNet-XL, ADE20K crop',
         'The decode (UPerHead) and auxiliary (FCNHead) heads are '
         'mmunirep.analysis.gpu_benchmark.upernet_plain, a plain-PyTorch '
-        'equivalent of mmseg\'s (same layers and parameter count), not mmseg itself '
+        'equivalent of mmseg\'s (same layers and parameter count), not '
+        'mmseg itself '
         '(mmseg needs mmcv\'s compiled ops). Backbone as the config sets '
         'it (drop path 0.4, gradient checkpointing), BN instead of SyncBN '
         '(one GPU), default kernels, bf16 autocast. train = forward, both '

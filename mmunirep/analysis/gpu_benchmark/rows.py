@@ -8,13 +8,13 @@ from typing import Callable, Dict, Optional, Tuple
 import torch
 from torch import Tensor, nn
 
-from .groups import (BenchContext, Step, release_memory, run_guarded,
-                         time_group, timed_call)
-from .models import (AUTHORS, OURS_AUTO, OURS_PLAIN, PRECISIONS,
-                         AuthorsCodeError, autocast, build_authors,
-                         build_convnext, build_ours, channels_last,
-                         make_step, plain_copy, resident_bytes)
 from ..timing import speed_ratio
+from .groups import (BenchContext, Step, release_memory, run_guarded,
+                     time_group, timed_call)
+from .models import (AUTHORS, OURS_AUTO, OURS_PLAIN, PRECISIONS,
+                     AuthorsCodeError, autocast, build_authors, build_convnext,
+                     build_ours, channels_last, make_step, plain_copy,
+                     resident_bytes)
 from .upernet_plain import (IGNORE_INDEX, UperNetPlain, UperNetSettings,
                             build_upernet_plain)
 

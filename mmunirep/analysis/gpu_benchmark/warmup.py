@@ -22,7 +22,7 @@ from .checks import LAYOUTS, model_checks, triton_checks
 from .groups import release_memory
 from .micro import micro_operands, micro_steps, triton_reason
 from .models import (PRECISIONS, build_ours, channels_last, make_step,
-                         synchronizer, tf32)
+                     synchronizer, tf32)
 from .rows import build_segmentor, image_batch, segmentor_step
 from .settings import BenchmarkSettings
 

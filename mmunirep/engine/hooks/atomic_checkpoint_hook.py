@@ -86,7 +86,8 @@ class AtomicCheckpointHook(CheckpointHook):
     every process together) with the file, the checkpoint's size, the free
     space, the newest intact checkpoint and how to resume.
 
-    The arguments are CheckpointHook's; with ``backend_args``, ``file_client_args`` or a remote ``out_dir``
+    The arguments are CheckpointHook's; with ``backend_args``,
+    ``file_client_args`` or a remote ``out_dir``
     (``s3://`` ...) saving falls back to MMEngine's (not atomic), and the
     log says so.
 

@@ -7,8 +7,7 @@ from contextlib import nullcontext
 from typing import Optional, Sequence
 
 import torch
-from mmengine.dist import all_reduce, barrier, get_world_size, \
-    is_main_process
+from mmengine.dist import all_reduce, barrier, get_world_size, is_main_process
 from mmengine.hooks import CheckpointHook, Hook
 
 from mmunirep.engine.training_stop import (EXIT_PREEMPTED, resume_command,

@@ -567,8 +567,9 @@ class UniRepLKNet(BaseModule):
 
         Returns:
             tuple[int, int]: The layer id and the total number of ids
-            (N + 2), as mmpretrain's ``LearningRateDecayOptimWrapperConstructor``
-            expects (lr scale = rate ** (N + 2 - id - 1)).
+            (N + 2), as mmpretrain's
+            ``LearningRateDecayOptimWrapperConstructor`` expects (lr scale =
+            rate ** (N + 2 - id - 1)).
         """
         n = self.num_layers if num_layers is None else num_layers
         if not param_name.startswith(prefix):

@@ -160,7 +160,8 @@ class UniRepLKNetBlock(nn.Module, OpsCaller):
         if self.with_cp and torch.is_grad_enabled():
             return cp.checkpoint(
                 self._residual_add, x, use_reentrant=False,
-                context_fn=lambda: (nullcontext(), keep_bn_running_stats(self)))
+                context_fn=lambda: (nullcontext(),
+                                    keep_bn_running_stats(self)))
         return self._residual_add(x)
 
     @torch.no_grad()

@@ -1,5 +1,6 @@
 # Copyright (c) mmunirep contributors. All rights reserved.
-"""Switch any model (classifier, detector, segmentor) to inference structure."""
+"""Switch any model (classifier, detector, segmentor) to the inference
+structure."""
 from mmengine.logging import MMLogger
 from torch import nn
 

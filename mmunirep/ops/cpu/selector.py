@@ -15,8 +15,7 @@ it wait for Python (see :mod:`mmunirep.ops.dispatch`).
 import threading
 import time
 from contextlib import contextmanager
-from typing import (Callable, Dict, Hashable, Iterator, List, Optional,
-                    Sequence)
+from typing import Callable, Dict, Hashable, Iterator, List, Optional, Sequence
 
 import torch
 from mmengine.logging import MMLogger
