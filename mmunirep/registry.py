@@ -12,9 +12,13 @@ from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import \
     OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
+from mmengine.registry import \
+    WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
 from mmengine.registry import Registry
 
-__all__ = ['HOOKS', 'MODELS', 'OPTIM_WRAPPER_CONSTRUCTORS']
+__all__ = [
+    'HOOKS', 'MODELS', 'OPTIM_WRAPPER_CONSTRUCTORS', 'WEIGHT_INITIALIZERS'
+]
 
 #: Backbones and layers (``mmunirep.UniRepLKNet``).
 MODELS = Registry(
@@ -31,3 +35,10 @@ OPTIM_WRAPPER_CONSTRUCTORS = Registry(
 #: ``mmunirep.StrictCheckpointLoadHook``, ``mmunirep.SwitchToDeployHook``).
 HOOKS = Registry(
     'hook', parent=MMENGINE_HOOKS, locations=['mmunirep.engine.hooks'])
+
+#: Weight initializers (``mmunirep.PretrainedUniRepLKNet``: the backbone's
+#: ``init_cfg=dict(type='Pretrained', ...)``, loaded strictly). The backbone
+#: reaches it through this registry, so the loader can sit above the models.
+WEIGHT_INITIALIZERS = Registry(
+    'weight initializer', parent=MMENGINE_WEIGHT_INITIALIZERS,
+    locations=['mmunirep.checkpoints'])

@@ -49,7 +49,8 @@ def test_wheel_holds_mmunirep_only(wheel):
     _, names = wheel
     top = {name.split('/')[0] for name in names}
     assert top == {'mmunirep', f'mmunirep-{mmunirep.__version__}.dist-info'}
-    for required in ('mmunirep/__init__.py', 'mmunirep/checkpoints.py',
+    for required in ('mmunirep/__init__.py',
+                     'mmunirep/checkpoints/catalogue.py',
                      'mmunirep/models/backbones/unireplknet.py',
                      'mmunirep/.mim/model-index.yml',
                      'mmunirep/.mim/configs/upernet_unireplknet_t_ade20k.py',

@@ -30,10 +30,11 @@ from rich.console import Console
 from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
                            TimeRemainingColumn, TransferSpeedColumn)
 
-from mmunirep.checkpoints import (KINDS, LOST, PUBLISHED, hf_endpoint,
-                                  published_checkpoint)
-from mmunirep.utils.hub import (CheckpointError, default_checkpoint_dir,
-                                download_checkpoint, published_checkpoints_of)
+from mmunirep.checkpoints import (LOST, PUBLISHED, default_checkpoint_dir,
+                                  download_checkpoint, published_checkpoint,
+                                  published_checkpoints_of)
+from mmunirep.checkpoints.catalogue import KINDS, hf_endpoint
+from mmunirep.utils import CheckpointError
 
 
 def parse_args():

@@ -26,8 +26,8 @@ import mmunirep  # noqa: F401  (environment check, checkpoint allow-list)
 from mmunirep.apis.cli import add_cfg_options_arguments, report_user_errors
 from mmunirep.apis.deploy_conversion import (inference_weights,
                                              reparameterized_model)
-from mmunirep.utils import (atomic_torch_save, check_output_path,
-                            read_checkpoint)
+from mmunirep.checkpoints import read_checkpoint
+from mmunirep.utils import atomic_torch_save, check_output_path
 
 
 def parse_args():

@@ -29,8 +29,8 @@ from mmunirep.apis import (adapt_distributed_to_cpu, add_deploy_hook,
 from mmunirep.apis.cli import (add_runner_arguments, export_local_rank,
                                report_user_errors)
 from mmunirep.apis.dataset_check import name_bad_annotation_files
+from mmunirep.checkpoints import check_checkpoint_file
 from mmunirep.env_check import require_mmcv_ops
-from mmunirep.utils import check_checkpoint_file
 
 
 def parse_args():

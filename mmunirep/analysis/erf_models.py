@@ -12,7 +12,8 @@ from mmengine.logging import MMLogger
 from mmengine.runner import load_checkpoint
 from torch import nn
 
-from mmunirep.apis import build_model, load_config
+from mmunirep.checkpoints import build_model
+from mmunirep.utils import load_config
 
 
 @contextmanager

@@ -1,8 +1,9 @@
 # Copyright (c) mmunirep contributors. All rights reserved.
-from .config_options import ConfigOptionError, check_cfg_options
+from mmunirep.checkpoints import build_model
+from mmunirep.utils import (ConfigOptionError, check_cfg_options, load_config,
+                            runnable_task_of, task_of)
 from .inference import (build_test_pipeline, dataset_meta_of, draw_prediction,
                         load_dataset_meta, predict)
-from .model_builder import build_model, load_config, runnable_task_of, task_of
 from .resume import find_resumable_checkpoint, read_resume_point
 from .runner_setup import (adapt_distributed_to_cpu, add_deploy_hook,
                            add_results_dump, add_strict_load_hook, enable_amp,

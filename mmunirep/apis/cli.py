@@ -7,8 +7,8 @@ import os
 from mmengine.config import DictAction
 
 from mmunirep.engine.training_stop import TrainingStopped, record_exit_status
-from mmunirep.utils import CheckpointError, DiskFullError, OutputPathError
-from .config_options import ConfigOptionError
+from mmunirep.utils import (CheckpointError, ConfigOptionError, DiskFullError,
+                            OutputPathError)
 from .dataset_check import DatasetCheckError
 
 #: Errors caused by what the user passed (files, options, data) or by the

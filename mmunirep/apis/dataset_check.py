@@ -29,7 +29,7 @@ from mmengine.config import Config, ConfigDict
 from mmengine.registry import DATASETS, init_default_scope
 from PIL import Image
 
-from .model_builder import task_of
+from mmunirep.utils import iter_config_nodes, task_of
 
 #: Dataset wrappers and where they keep the wrapped dataset(s).
 WRAPPERS = dict(RepeatDataset='dataset', ClassBalancedDataset='dataset',
@@ -169,20 +169,9 @@ def model_num_classes(cfg: Config) -> List[tuple]:
     """``(key, num_classes)`` of every head of ``cfg.model`` that sets it
     (decode / auxiliary heads, classification head), e.g.
     ``('model.decode_head.num_classes', 150)``."""
-    found = []
-
-    def visit(node, name):
-        if isinstance(node, dict):
-            if isinstance(node.get('num_classes'), int):
-                found.append((f'{name}.num_classes', node['num_classes']))
-            for key, value in node.items():
-                visit(value, f'{name}.{key}' if name else key)
-        elif isinstance(node, (list, tuple)):
-            for i, value in enumerate(node):
-                visit(value, f'{name}.{i}')
-
-    visit(cfg.model, 'model')
-    return found
+    return [(f'{path}.num_classes', node['num_classes'])
+            for path, node in iter_config_nodes(cfg.model, 'model')
+            if isinstance(node.get('num_classes'), int)]
 
 
 def _build_lazily(dataset_cfg: dict):

@@ -6,9 +6,9 @@ from typing import Dict, Optional, Tuple
 from mmengine.logging import MMLogger
 from torch import Tensor, nn
 
-from mmunirep.models.strict_loading import fit_state_dict
-from mmunirep.models.utils import reparameterize_model
-from .model_builder import build_model, load_config
+from mmunirep.checkpoints import build_model, fit_to_model
+from mmunirep.models import reparameterize_model
+from mmunirep.utils import load_config
 
 
 def inference_weights(checkpoint: dict,
@@ -71,7 +71,7 @@ def reparameterized_model(config: str,
         raise ValueError(f'{config} already builds the inference structure; '
                          'pass the training config')
     model = build_model(cfg)
-    model.load_state_dict(fit_state_dict(model, state, source, config),
+    model.load_state_dict(fit_to_model(model, state, source, config),
                           strict=True)
     if reparameterize_model(model) == 0:
         raise ValueError(f'nothing in {config} can be re-parameterized')

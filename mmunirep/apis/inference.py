@@ -20,8 +20,7 @@ from mmengine.registry import DATASETS, VISUALIZERS, init_default_scope
 from mmengine.structures import PixelData
 from torch import nn
 
-from mmunirep.utils import atomic_write
-from .model_builder import task_of
+from mmunirep.utils import atomic_write, task_of
 
 
 def build_test_pipeline(cfg: Config) -> Compose:

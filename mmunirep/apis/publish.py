@@ -17,8 +17,8 @@ import numpy as np
 import torch
 from mmengine.logging import MMLogger
 
-from mmunirep.utils import (atomic_write_bytes, check_output_path,
-                            read_checkpoint)
+from mmunirep.checkpoints import read_checkpoint
+from mmunirep.utils import atomic_write_bytes, check_output_path
 from .deploy_conversion import inference_weights, reparameterized_model
 
 #: Runner state that has no use outside training.

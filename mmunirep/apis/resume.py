@@ -11,9 +11,9 @@ from typing import List, Optional, Tuple
 
 import torch
 
-from mmunirep.models.utils import DEPLOY, state_dict_structure
-from mmunirep.utils.checkpoint_file import (CheckpointError,
-                                            check_checkpoint_file)
+from mmunirep.checkpoints import check_checkpoint_file
+from mmunirep.models import Structure, state_dict_structure
+from mmunirep.utils import CheckpointError
 
 #: What a checkpoint needs for ``Runner.resume``.
 RESUME_KEYS = ('meta', 'state_dict', 'message_hub')
@@ -54,11 +54,11 @@ def read_resume_point(path: str) -> Tuple[Optional[int], Optional[str]]:
     state = checkpoint.get('state_dict', checkpoint)
     kind = 'it holds no training state'
     if isinstance(state, dict) and any(
-            state_dict_structure(state, prefix) == DEPLOY
+            state_dict_structure(state, prefix) == Structure.DEPLOY
             for prefix in ('', 'backbone.')):
-        kind = (f'it holds the {DEPLOY} structure, which cannot be trained '
-                'further (resume from the training checkpoint it was made '
-                'from)')
+        kind = (f'it holds the {Structure.DEPLOY} structure, which cannot be '
+                'trained further (resume from the training checkpoint it was '
+                'made from)')
     return None, (f'{path} is not a checkpoint of a training run: {kind} '
                   f'(no {", ".join(missing)}; e.g. written by '
                   'tools/reparameterize.py, the converter or publish_model)')

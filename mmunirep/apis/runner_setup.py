@@ -14,8 +14,7 @@ import torch.distributed as dist
 from mmengine.config import Config, ConfigDict
 from mmengine.logging import print_log
 
-from mmunirep.utils.checkpoint_file import CheckpointError
-from .model_builder import task_of
+from mmunirep.utils import CheckpointError, iter_config_nodes, task_of
 from .resume import find_resumable_checkpoint, read_resume_point
 
 #: The visualization hook and test-result dump of each task.
@@ -94,15 +93,10 @@ def set_resume(cfg: Config, resume: Optional[str]) -> None:
 def _replace_sync_bn(node) -> int:
     """Turn every ``type='SyncBN'`` norm config under ``node`` into BN."""
     replaced = 0
-    if isinstance(node, dict):
-        if node.get('type') in ('SyncBN', 'MMSyncBN'):
-            node['type'] = 'BN'
+    for _, child in iter_config_nodes(node):
+        if child.get('type') in ('SyncBN', 'MMSyncBN'):
+            child['type'] = 'BN'
             replaced += 1
-        for value in node.values():
-            replaced += _replace_sync_bn(value)
-    elif isinstance(node, (list, tuple)):
-        for value in node:
-            replaced += _replace_sync_bn(value)
     return replaced
 
 

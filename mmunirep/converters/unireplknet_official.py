@@ -76,12 +76,13 @@ from typing import Dict, List, Optional, Tuple
 
 import torch
 
-from mmunirep.apis import build_model, load_config, task_of
-from mmunirep.models.utils import DEPLOY, TRAINING, state_dict_structure
+from mmunirep.checkpoints import (build_model, check_checkpoint_file,
+                                  unpickling_refusal)
+from mmunirep.models import Structure, state_dict_structure
 from mmunirep.utils import (CheckpointError, OutputPathError,
-                            atomic_torch_save, check_checkpoint_file,
-                            check_output_path, compare_state_dicts)
-from mmunirep.utils.checkpoint_file import unpickling_refusal
+                            StateDictMismatchError, atomic_torch_save,
+                            check_output_path, fit_state_dict, load_config,
+                            task_of)
 from mmunirep.version import __version__
 
 FORMATS = {
@@ -129,6 +130,10 @@ StateDict = Dict[str, torch.Tensor]
 
 class ConversionError(Exception):
     """An input this tool cannot convert; the message says what to do."""
+
+
+class ConvertedWeightsMismatchError(StateDictMismatchError, ConversionError):
+    """The converted weights do not fit the model of the config given."""
 
 
 @dataclass
@@ -484,7 +489,7 @@ def adopt_deploy_layout(state_dict: StateDict,
     Returns:
         tuple: ``(state dict, number of renamed keys)``.
     """
-    if state_dict_structure(state_dict, prefix) != DEPLOY:
+    if state_dict_structure(state_dict, prefix) != Structure.DEPLOY:
         return state_dict, 0
     pattern = re.compile(
         rf'^({re.escape(prefix)}stages\.\d+\.\d+\.dwconv)\.lk_origin\.')
@@ -606,23 +611,23 @@ def check_against_config(state_dict: StateDict,
             f'{config} is an {scope} config but the checkpoint is an '
             f'{FORMATS[fmt]} ({SCOPES[fmt]}); pick a config of that task')
     model = build_model(cfg)
-    diff = compare_state_dicts(model.state_dict(), state_dict)
-    if diff:
+    fit = fit_state_dict(model, state_dict)
+    if not fit.fits:
         backbone = cfg.model.get('backbone', {})
         arch, description = find_arch(state_dict, 'backbone.')
-        structure = state_dict_structure(state_dict, 'backbone.') or TRAINING
+        structure = state_dict_structure(state_dict, 'backbone.') or \
+            Structure.TRAINING
         names = [n.format(arch=arch or '<arch>') for n in CONFIG_NAMES[fmt]]
-        if structure == DEPLOY:
+        if structure == Structure.DEPLOY:
             names = [n.replace('configs/', 'configs/deploy/') for n in names]
         example = ' or '.join([n for n in names if osp.isfile(n)] or names[:1])
-        builds = DEPLOY if backbone.get('deploy') else TRAINING
-        raise ConversionError(
-            f'the converted weights do not load into the model of {config}: '
-            f'{diff.describe()}. The checkpoint is {description} in the '
-            f'{structure} structure, the config builds '
-            f'arch={backbone.get("arch")!r} in the {builds} structure. Use '
-            f'the config of the same size, task and structure ({example}), '
-            'or adjust it with --cfg-options.')
+        builds = Structure.of(bool(backbone.get('deploy')))
+        raise ConvertedWeightsMismatchError(
+            'the converted weights', f'the model of {config}', fit,
+            f'The checkpoint is {description} in the {structure} structure, '
+            f'the config builds arch={backbone.get("arch")!r} in the {builds} '
+            'structure. Use the config of the same size, task and structure '
+            f'({example}), or adjust it with --cfg-options.')
     model.load_state_dict(state_dict, strict=True)
 
 
@@ -680,9 +685,9 @@ def convert(src: str,
         converted, dense_warnings = convert_dense(state_dict, detected)
         warnings += dense_warnings
     if renamed:
-        notes.append(f"the authors' {DEPLOY} layout: renamed {renamed} "
-                     'dwconv.lk_origin.* keys to dwconv.* (load it with a '
-                     'configs/deploy/ config)')
+        notes.append(f"the authors' {Structure.DEPLOY} layout: renamed "
+                     f'{renamed} dwconv.lk_origin.* keys to dwconv.* (load it '
+                     'with a configs/deploy/ config)')
     if config is not None:
         check_against_config(converted, detected, config, cfg_options,
                              strict_options)

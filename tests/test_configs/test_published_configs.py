@@ -9,8 +9,7 @@ import torch
 from mmunirep.analysis import model_complexity
 from mmunirep.analysis.complexity import num_params
 from mmunirep.apis import build_model, load_config
-from mmunirep.checkpoints import LOST, PUBLISHED
-from mmunirep.utils import published_checkpoints_of
+from mmunirep.checkpoints import LOST, PUBLISHED, published_checkpoints_of
 
 ROOT = Path(__file__).resolve().parents[2]
 

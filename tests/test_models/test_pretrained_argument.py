@@ -36,9 +36,12 @@ def test_no_pretrained_changes_nothing():
 
 def test_a_model_zoo_name_is_refused_before_any_download():
     """mmseg's bases hand their ResNet's model.pretrained to the backbone:
-    the message names the cause and the fix, and nothing is fetched."""
+    a model built to test a checkpoint never loads it (a warning), and
+    loading it fails before any download, naming the cause and the fix."""
+    with pytest.warns(UserWarning, match='set `pretrained=None`'):
+        model = UniRepLKNet('a', pretrained='open-mmlab://resnet50_v1c')
     with pytest.raises(ValueError) as err:
-        UniRepLKNet('a', pretrained='open-mmlab://resnet50_v1c')
+        model.init_weights()
     message = str(err.value)
     assert "pretrained='open-mmlab://resnet50_v1c'" in message
     assert 'nothing was downloaded' in message

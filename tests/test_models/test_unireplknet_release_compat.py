@@ -219,7 +219,7 @@ def test_bad_pretrained_checkpoints_say_what_is_wrong(tmp_path):
                                                 checkpoint=str(path)))
     with pytest.raises(CheckpointError, match='downsample_layers.0.0.weight '
                        'has shape \\(20, 3, 3, 3\\) in the checkpoint but '
-                       '\\(24, 3, 3, 3\\) here'):
+                       '\\(24, 3, 3, 3\\) in the model'):
         wrong_arch.init_weights()
     wrong_prefix = UniRepLKNet('a', init_cfg=dict(
         type='Pretrained', checkpoint=str(path), prefix='backbone.'))

@@ -13,10 +13,10 @@ from torch import nn
 
 from mmunirep.apis import load_config
 from mmunirep.checkpoints import (LOST, PUBLISHED, checkpoint_url,
-                                  published_checkpoint)
+                                  download_checkpoint, published_checkpoint,
+                                  published_checkpoints_of)
 from mmunirep.models import UniRepLKNet
-from mmunirep.utils import (CheckpointError, download_checkpoint,
-                            published_checkpoints_of)
+from mmunirep.utils import CheckpointError
 from tests.test_tools.conftest import run_tool
 
 TOOL = 'tools/download_checkpoints.py'
@@ -99,7 +99,7 @@ def test_bad_files_are_refused_and_leave_nothing(hub, tmp_path):
     assert '4 of 4 file(s) failed' in err
     assert f'FAILED {F_NAME}' in err and f'FAILED {P_NAME}' in err
     assert err.count('is not a loadable PyTorch checkpoint') == 2
-    assert 'does not hold UniRepLKNet-T weights' in err
+    assert 'does not fit UniRepLKNet-T' in err
     assert 'shape mismatch' in err
     assert 'the server answered 404' in err
     assert list(dest.iterdir()) == []  # no final file, no partial file

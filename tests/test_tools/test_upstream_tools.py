@@ -104,15 +104,19 @@ model = dict(
 '''
 
 
-def test_mmseg_train_names_the_base_configs_model_pretrained(tmp_path):
+def test_mmseg_train_names_the_base_configs_model_pretrained(
+        shapes_data, tmp_path):
     """mmseg's own tools/train.py stops before any download, naming the
     cause (the base's model.pretrained) and the fix (model.pretrained=None),
     instead of "r50.pth shares no key with UniRepLKNet"."""
     config = tmp_path / 'fpn_unireplknet_a.py'
     config.write_text(FPN_R50_WITHOUT_PRETRAINED_NONE)
     cache = tmp_path / 'torch_home'
+    data = [f'{split}_dataloader.dataset.data_root={shapes_data}/ade'
+            for split in ('train', 'val', 'test')]
     result = run_tool(upstream_tool('mmseg', 'train.py'), config,
-                      '--work-dir', tmp_path / 'work', expect_ok=False,
+                      '--work-dir', tmp_path / 'work', '--cfg-options',
+                      *data, expect_ok=False,
                       env=dict(TORCH_HOME=str(cache)))
     err = result.stderr
     assert "UniRepLKNet got pretrained='open-mmlab://resnet50_v1c'" in err

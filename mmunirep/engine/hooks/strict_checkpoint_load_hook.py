@@ -3,7 +3,7 @@
 from mmengine.hooks import Hook
 from mmengine.runner import BaseLoop
 
-from mmunirep.models.strict_loading import fit_state_dict
+from mmunirep.checkpoints import fit_to_model
 from mmunirep.registry import HOOKS
 
 
@@ -15,7 +15,7 @@ class StrictCheckpointLoadHook(Hook):
     checkpoint of the other structure, or of another model, loads partly
     and only a warning says so. This hook runs first among the
     ``after_load_checkpoint`` hooks (before EMAHook reads the weights) and
-    applies :func:`mmunirep.models.strict_loading.fit_state_dict`: a
+    applies :func:`mmunirep.checkpoints.fit_to_model`: a
     training-structure checkpoint under a deploy config is re-parameterized
     in place, an inference-structure checkpoint under a training config and
     any other key mismatch raise a
@@ -44,9 +44,9 @@ class StrictCheckpointLoadHook(Hook):
         if training and not self.during_training:
             return
         state = checkpoint.get('state_dict', checkpoint)
-        fitted = fit_state_dict(runner.model, state,
-                                source=str(runner.cfg.get('load_from')),
-                                config=runner.cfg.filename)
+        fitted = fit_to_model(runner.model, state,
+                              source=str(runner.cfg.get('load_from')),
+                              config=runner.cfg.filename)
         if 'state_dict' in checkpoint:
             checkpoint['state_dict'] = fitted
         else:

@@ -1,9 +1,7 @@
 # Copyright (c) mmunirep contributors. All rights reserved.
-from .layer_decay_constructor import (UniRepLKNetLayerDecayConstructor,
-                                      stage_wise_layer_id)
+from .layer_decay_constructor import UniRepLKNetLayerDecayConstructor
 from .plain_groups_constructor import PlainGroupsOptimWrapperConstructor
 
 __all__ = [
-    'PlainGroupsOptimWrapperConstructor', 'UniRepLKNetLayerDecayConstructor',
-    'stage_wise_layer_id'
+    'PlainGroupsOptimWrapperConstructor', 'UniRepLKNetLayerDecayConstructor'
 ]

@@ -8,31 +8,13 @@ from mmengine.model import is_model_wrapper
 from torch import nn
 
 from mmunirep.models.backbones import UniRepLKNet
+from mmunirep.models.backbones.layer_ids import LAYER_ID_SCHEMES
 from mmunirep.models.layers import GRN
 from mmunirep.registry import OPTIM_WRAPPER_CONSTRUCTORS
 from .plain_groups_constructor import PlainGroupsOptimWrapperConstructor
 
-DECAY_TYPES = ('layer_wise', 'stage_wise')
+DECAY_TYPES = tuple(LAYER_ID_SCHEMES)
 PARAMWISE_KEYS = {'decay_rate', 'decay_type', 'num_layers', 'decay_grn'}
-
-
-def stage_wise_layer_id(name: str, num_layers: int) -> int:
-    """Stage-wise ids (the ConvNeXt convention): every downsampling layer
-    -> 0, ``stages.i`` -> i + 1, anything else -> N + 1.
-
-    Args:
-        name (str): Parameter name relative to the backbone.
-        num_layers (int): N.
-
-    Returns:
-        int: The layer id.
-    """
-    parts = name.split('.')
-    if parts[0] == 'downsample_layers':
-        return 0
-    if parts[0] == 'stages':
-        return int(parts[1]) + 1
-    return num_layers + 1
 
 
 def is_scale_or_shift(name: str, shape: Tuple[int, ...]) -> bool:
@@ -48,10 +30,10 @@ class UniRepLKNetLayerDecayConstructor(PlainGroupsOptimWrapperConstructor):
     Every UniRepLKNet found anywhere in the model (``backbone.`` in a
     detector, segmentor or classifier; ``module.`` prefixes of DDP wrappers
     are handled) has its parameters mapped to a layer id with the authors'
-    scheme (:meth:`UniRepLKNet.get_layer_depth`, or
-    :func:`stage_wise_layer_id`); all other parameters (necks, heads) get the
-    top id N + 1. A parameter with id i gets
-    ``lr = base_lr * decay_rate ** (N + 1 - i)``.
+    scheme or the stage-wise one
+    (:data:`~mmunirep.models.backbones.layer_ids.LAYER_ID_SCHEMES`); all
+    other parameters (necks, heads) get the top id N + 1. A parameter with
+    id i gets ``lr = base_lr * decay_rate ** (N + 1 - i)``.
 
     Weight decay: 0 for biases and for per-channel scales and shifts
     (1-D parameters such as norms and layer scale). GRN's ``gamma`` and
@@ -114,9 +96,8 @@ class UniRepLKNetLayerDecayConstructor(PlainGroupsOptimWrapperConstructor):
         for prefix, backbone in backbones.items():
             n = self.num_layers or backbone.num_layers
             if name.startswith(prefix):
-                if self.decay_type == 'stage_wise':
-                    return stage_wise_layer_id(name[len(prefix):], n), n
-                return backbone.get_layer_depth(name, prefix, n)[0], n
+                scheme = LAYER_ID_SCHEMES[self.decay_type]
+                return scheme(name[len(prefix):], n), n
         backbone = next(iter(backbones.values()))
         n = self.num_layers or backbone.num_layers
         return n + 1, n

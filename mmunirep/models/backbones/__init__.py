@@ -1,5 +1,8 @@
 # Copyright (c) mmunirep contributors. All rights reserved.
-from .unireplknet import UniRepLKNet, default_kernel_sizes
+from .arch_spec import ArchSpec, default_kernel_sizes
+from .unireplknet import UniRepLKNet
 from .unireplknet_block import UniRepLKNetBlock
 
-__all__ = ['UniRepLKNet', 'UniRepLKNetBlock', 'default_kernel_sizes']
+__all__ = [
+    'ArchSpec', 'UniRepLKNet', 'UniRepLKNetBlock', 'default_kernel_sizes'
+]

@@ -1,7 +1,5 @@
 # Copyright (c) mmunirep contributors. All rights reserved.
 from .reparameterize import reparameterize_model
-from .structure import DEPLOY, TRAINING, state_dict_structure
+from .structure import Structure, state_dict_structure
 
-__all__ = [
-    'DEPLOY', 'TRAINING', 'reparameterize_model', 'state_dict_structure'
-]
+__all__ = ['Structure', 'reparameterize_model', 'state_dict_structure']

@@ -2,11 +2,24 @@
 """Tell the training structure of UniRepLKNet from the inference (deploy)
 structure by the keys of a state dict."""
 import re
+from enum import Enum
 from typing import Iterable, Optional
 
-#: The two structures, as messages name them.
-TRAINING = 'training'
-DEPLOY = 'inference (deploy)'
+
+class Structure(Enum):
+    """The two structures of UniRepLKNet; ``str()`` is how messages name
+    them."""
+    TRAINING = 'training'
+    DEPLOY = 'inference (deploy)'
+
+    def __str__(self) -> str:
+        return self.value
+
+    @classmethod
+    def of(cls, deploy: bool) -> 'Structure':
+        """The structure a model built with ``deploy`` has."""
+        return cls.DEPLOY if deploy else cls.TRAINING
+
 
 _BLOCK_KEY = re.compile(r'stages\.\d+\.\d+\.(.+)$')
 #: Block entries that only the training structure has: the BN after the
@@ -17,7 +30,7 @@ _TRAINING_ONLY = ('norm.', 'pwconv2.2.', 'dwconv.origin_bn.', 'dwconv.dil_',
 
 
 def state_dict_structure(keys: Iterable[str],
-                         prefix: str = '') -> Optional[str]:
+                         prefix: str = '') -> Optional[Structure]:
     """The structure of the UniRepLKNet whose keys start with ``prefix``.
 
     Every training-structure block has a BatchNorm ``norm`` after its token
@@ -32,7 +45,7 @@ def state_dict_structure(keys: Iterable[str],
             ''.
 
     Returns:
-        str | None: :data:`TRAINING`, :data:`DEPLOY`, or None when no key
+        Structure | None: The structure, or None when no key
         under ``prefix`` belongs to a UniRepLKNet block.
     """
     start = prefix + 'stages.'
@@ -45,5 +58,5 @@ def state_dict_structure(keys: Iterable[str],
             continue
         has_blocks = True
         if match.group(1).startswith(_TRAINING_ONLY):
-            return TRAINING
-    return DEPLOY if has_blocks else None
+            return Structure.TRAINING
+    return Structure.DEPLOY if has_blocks else None

@@ -1,15 +1,17 @@
 # Copyright (c) mmunirep contributors. All rights reserved.
-"""Load a checkpoint into a model for inference or evaluation, strictly.
+"""Load a checkpoint into a model for inference or evaluation, strictly,
+whatever the structure of its UniRepLKNets.
 
-The one place where mmunirep decides whether a checkpoint fits a model
-(``mmunirep.apis.build_model`` and every tool built on it, the Runner of
-``tools/test.py`` through :class:`~mmunirep.engine.StrictCheckpointLoadHook`):
+Used by ``mmunirep.apis.build_model`` and every tool built on it, and by
+the Runner of any ``tools/test.py`` through
+:class:`~mmunirep.engine.StrictCheckpointLoadHook`:
 
 - a training-structure checkpoint under a model built in the inference
   (deploy) structure is re-parameterized on the fly, and the log says so;
 - an inference-structure checkpoint under a training-structure model is
-  refused, naming both structures and the deploy config to use;
-- any other missing, unexpected or differently shaped key is an error.
+  refused (:class:`StructureMismatchError`), naming the deploy config;
+- any other missing, unexpected or differently shaped key is an error
+  (:class:`~mmunirep.utils.StateDictMismatchError`).
 """
 import os.path as osp
 import re
@@ -20,17 +22,40 @@ from mmengine.logging import MMLogger
 from mmengine.model import BaseTTAModel, is_model_wrapper
 from torch import Tensor, nn
 
-from mmunirep.utils.checkpoint_file import (CheckpointError, read_checkpoint,
-                                            weights_of)
-from mmunirep.utils.state_dict_diff import compare_state_dicts
-from .backbones import UniRepLKNet
-from .utils.structure import DEPLOY, TRAINING, state_dict_structure
+from mmunirep.models import Structure, UniRepLKNet, state_dict_structure
+from mmunirep.utils.state_dict_fit import (CheckpointError,
+                                           StateDictMismatchError,
+                                           fit_state_dict)
+from .files import read_checkpoint, weights_of
 
 StateDict = Dict[str, Tensor]
 
 
 class StructureMismatchError(CheckpointError):
-    """An inference-structure checkpoint for a training-structure model."""
+    """An inference-structure checkpoint for a training-structure model.
+
+    Args:
+        source (str): The checkpoint.
+        target (str): The model's config, or 'the model'.
+        deploy_config (str): The deploy twin of the config, or how to get
+            one.
+
+    Attributes:
+        source, target, deploy_config: As given.
+        checkpoint_structure (Structure): :attr:`Structure.DEPLOY`.
+        model_structure (Structure): :attr:`Structure.TRAINING`.
+    """
+    checkpoint_structure = Structure.DEPLOY
+    model_structure = Structure.TRAINING
+
+    def __init__(self, source: str, target: str, deploy_config: str) -> None:
+        self.source, self.target = source, target
+        self.deploy_config = deploy_config
+        super().__init__(
+            f'{source} holds UniRepLKNet in the {Structure.DEPLOY} structure '
+            '(already re-parameterized, e.g. by tools/reparameterize.py), '
+            f'but {target} builds the {Structure.TRAINING} structure. Use it '
+            f'with {deploy_config} (no --deploy needed).')
 
 
 def unwrap_model(model: nn.Module) -> nn.Module:
@@ -74,7 +99,7 @@ def training_twin(backbone: UniRepLKNet, layer_scale: bool) -> UniRepLKNet:
     return UniRepLKNet(
         arch=dict(depths=list(backbone.depths), dims=list(backbone.dims),
                   kernel_sizes=backbone.kernel_sizes),
-        in_channels=backbone.downsample_layers[0][0].in_channels,
+        in_channels=backbone.in_channels,
         out_indices=backbone.out_indices,
         layer_scale_init_value=1. if layer_scale else 0.,
         gap_before_final_norm=backbone.gap_before_final_norm,
@@ -88,20 +113,20 @@ def reparameterize_state_dict(state: StateDict, prefix: str,
     re-parameterized (inference-structure) equivalent.
 
     Raises:
-        CheckpointError: The checkpoint's backbone is not ``backbone``'s
-            arch.
+        StateDictMismatchError: The checkpoint's backbone is not
+            ``backbone``'s arch.
     """
     part = {k[len(prefix):]: v for k, v in state.items()
             if k.startswith(prefix)}
     twin = training_twin(
         backbone, layer_scale=any(k.endswith('.gamma') and k.count('.') == 3
                                   for k in part))
-    diff = compare_state_dicts(twin.state_dict(), part)
-    if diff:
-        raise CheckpointError(
-            f'{source}: the training-structure UniRepLKNet under '
-            f"'{prefix}' does not fit the model's arch (depths "
-            f'{backbone.depths}, dims {backbone.dims}): {diff.describe()}. '
+    fit = fit_state_dict(twin, part)
+    if not fit.fits:
+        raise StateDictMismatchError(
+            source, f"the model's arch (depths {backbone.depths}, dims "
+            f"{backbone.dims}) as the training-structure UniRepLKNet under "
+            f"'{prefix}'", fit,
             'Use the config the checkpoint was trained with.')
     twin.load_state_dict(part, strict=True)
     twin.switch_to_deploy()
@@ -111,10 +136,10 @@ def reparameterize_state_dict(state: StateDict, prefix: str,
     return converted
 
 
-def fit_state_dict(model: nn.Module,
-                   state_dict: Mapping[str, Tensor],
-                   source: str,
-                   config: Optional[str] = None) -> StateDict:
+def fit_to_model(model: nn.Module,
+                 state_dict: Mapping[str, Tensor],
+                 source: str,
+                 config: Optional[str] = None) -> StateDict:
     """Check a checkpoint's weights against ``model``; convert if needed.
 
     Args:
@@ -132,34 +157,34 @@ def fit_state_dict(model: nn.Module,
     Raises:
         StructureMismatchError: An inference-structure checkpoint for a
             training-structure model.
-        CheckpointError: Any other missing, unexpected or mis-shaped key.
+        StateDictMismatchError: Any other missing, unexpected or mis-shaped
+            key.
     """
     model = unwrap_model(model)
     state = OrderedDict((re.sub(r'^module\.', '', k), v)
                         for k, v in state_dict.items())
-    what = config or 'the model'
+    target = config or 'the model'
     for prefix, backbone in unireplknets(model).items():
         theirs = state_dict_structure(state, prefix)
-        ours = DEPLOY if backbone.deploy else TRAINING
+        ours = Structure.of(backbone.deploy)
         if theirs is None or theirs == ours:
             continue
-        if theirs == DEPLOY:
-            raise StructureMismatchError(
-                f'{source} holds UniRepLKNet in the {DEPLOY} structure '
-                '(already re-parameterized, e.g. by tools/reparameterize.py),'
-                f' but {what} builds the {TRAINING} structure. Use it with '
-                f'{deploy_config_of(config)} (no --deploy needed).')
+        if theirs == Structure.DEPLOY:
+            raise StructureMismatchError(source, target,
+                                         deploy_config_of(config))
         state = reparameterize_state_dict(state, prefix, backbone, source)
         MMLogger.get_current_instance().info(
-            f'{source} holds UniRepLKNet in the {TRAINING} structure and '
-            f'{what} builds the {DEPLOY} structure: re-parameterized the '
-            f"checkpoint's '{prefix}' weights on the fly")
-    diff = compare_state_dicts(model.state_dict(), state)
-    if diff:
-        raise CheckpointError(
-            f'{source} does not fit {what}: {diff.describe()}. Use the config '
-            'the checkpoint was trained with (the authors\' released files '
-            'need tools/model_converters/unireplknet_to_mmunirep.py first).')
+            f'{source} holds UniRepLKNet in the {Structure.TRAINING} '
+            f'structure and {target} builds the {Structure.DEPLOY} structure:'
+            f" re-parameterized the checkpoint's '{prefix}' weights on the "
+            'fly')
+    fit = fit_state_dict(model, state)
+    if not fit.fits:
+        raise StateDictMismatchError(
+            source, target, fit,
+            'Use the config the checkpoint was trained with (the authors\' '
+            'released files need tools/model_converters/'
+            'unireplknet_to_mmunirep.py first).')
     return state
 
 
@@ -168,7 +193,7 @@ def load_checkpoint_strict(model: nn.Module,
                            config: Optional[str] = None) -> dict:
     """Read ``checkpoint`` and load it into ``model`` with strict keys.
 
-    Structure differences are handled as :func:`fit_state_dict` says; the
+    Structure differences are handled as :func:`fit_to_model` says; the
     checkpoint's ``meta['dataset_meta']`` becomes ``model.dataset_meta``.
 
     Args:
@@ -181,8 +206,8 @@ def load_checkpoint_strict(model: nn.Module,
         dict: The checkpoint as read.
     """
     data = read_checkpoint(checkpoint)
-    state = fit_state_dict(model, weights_of(data, checkpoint), checkpoint,
-                           config)
+    state = fit_to_model(model, weights_of(data, checkpoint), checkpoint,
+                         config)
     unwrap_model(model).load_state_dict(state, strict=True)
     meta = data.get('meta')
     if isinstance(meta, dict) and 'dataset_meta' in meta:

@@ -14,17 +14,14 @@ from typing import Mapping, Optional
 import torch
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from mmunirep.utils.state_dict_fit import CheckpointError
+
 #: The first bytes of the two formats ``torch.save`` writes: a zip archive
 #: (torch >= 1.6) or the legacy pickle stream (protocol 2).
 ZIP_MAGIC = b'PK\x03\x04'
 LEGACY_MAGIC = b'\x80\x02'
 #: Where a checkpoint may keep its weights.
 STATE_DICT_KEYS = ('state_dict', 'model', 'module')
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint file that cannot be used; the message says why and what
-    to do."""
 
 
 def unpickling_refusal(err: pickle.UnpicklingError) -> str:

@@ -20,10 +20,13 @@ from typing import Callable, List, Mapping, Optional
 
 import torch
 
-from mmunirep.checkpoints import (LOST, PublishedCheckpoint, checkpoint_url,
-                                  published_checkpoint)
-from .checkpoint_file import CheckpointError
-from .state_dict_diff import compare_state_dicts
+from mmunirep.models import UniRepLKNet
+from mmunirep.utils.config_nodes import iter_config_nodes
+from mmunirep.utils.state_dict_fit import (CheckpointError,
+                                           StateDictMismatchError,
+                                           fit_state_dict)
+from .catalogue import (LOST, PublishedCheckpoint, checkpoint_url,
+                        published_checkpoint)
 
 #: ``progress(bytes_done, bytes_total_or_None)``, called as data arrives.
 ProgressCallback = Callable[[int, Optional[int]], None]
@@ -49,20 +52,8 @@ def pretrained_checkpoints(cfg: Mapping) -> List[str]:
     Returns:
         list[str]: The checkpoints (paths or URLs), in config order.
     """
-    found = []
-
-    def walk(node):
-        if isinstance(node, Mapping):
-            if node.get('type') == 'Pretrained' and node.get('checkpoint'):
-                found.append(node['checkpoint'])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, (list, tuple)):
-            for value in node:
-                walk(value)
-
-    walk(cfg)
-    return found
+    return [node['checkpoint'] for _, node in iter_config_nodes(cfg)
+            if node.get('type') == 'Pretrained' and node.get('checkpoint')]
 
 
 def published_checkpoints_of(cfg: Mapping, source: str = 'the config'
@@ -101,7 +92,6 @@ def published_checkpoints_of(cfg: Mapping, source: str = 'the config'
 
 def _reference_state(arch: str) -> Mapping[str, torch.Tensor]:
     """State dict (on the meta device) of the authors' classifier backbone."""
-    from mmunirep.models.backbones.unireplknet import UniRepLKNet
     with torch.device('meta'):
         model = UniRepLKNet(
             arch=arch, out_indices=(3, ), gap_before_final_norm=True)
@@ -144,16 +134,13 @@ def verify_checkpoint(path: str, arch: str) -> int:
             isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(f'{path} does not hold a state dict of tensors')
     reference = _reference_state(arch)
-    diff = compare_state_dicts(reference, state)
     # BatchNorm counters are not weights; files saved without them still fit
-    diff.missing = [k for k in diff.missing
-                    if not k.endswith('num_batches_tracked')]
-    diff.unexpected = [k for k in diff.unexpected
-                       if not k.startswith('head.')]
-    if diff:
-        raise CheckpointError(
-            f'{path} does not hold UniRepLKNet-{arch.upper()} weights: '
-            f'{diff.describe()}')
+    fit = fit_state_dict(reference, state,
+                         allowed_missing=('*.num_batches_tracked', ),
+                         allowed_unexpected=('head.*', ))
+    if not fit.fits:
+        raise StateDictMismatchError(path, f'UniRepLKNet-{arch.upper()}',
+                                     fit)
     return len(reference)
 
 
