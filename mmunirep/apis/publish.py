@@ -11,48 +11,18 @@ OpenMMLab's ``publish_model.py`` tools name their files.
 import hashlib
 import io
 import os.path as osp
-from typing import Any, Dict, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
-import numpy as np
 import torch
 from mmengine.logging import MMLogger
 
 from mmunirep.checkpoints import read_checkpoint
-from mmunirep.utils import atomic_write_bytes, check_output_path
+from mmunirep.utils import atomic_write_bytes, check_output_path, plain_value
 from .deploy_conversion import inference_weights, reparameterized_model
 
 #: Runner state that has no use outside training.
 TRAINING_ONLY_KEYS = ('optimizer', 'param_schedulers', 'message_hub',
                       'ema_state_dict', 'hook_msgs')
-
-
-def plain_value(value: Any) -> Any:
-    """``value`` as built-in Python types that weights-only loading accepts.
-
-    Dicts (including ``ConfigDict``), lists and tuples are converted item by
-    item; numpy arrays become lists, numpy and 0-d tensor scalars numbers;
-    tensors are kept; anything else becomes its ``str``.
-
-    Args:
-        value: A value from a checkpoint's ``meta``.
-
-    Returns:
-        The converted value.
-    """
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, torch.Tensor):
-        return value.item() if value.dim() == 0 else value
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, dict):
-        return {str(k): plain_value(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        items = [plain_value(v) for v in value]
-        return tuple(items) if isinstance(value, tuple) else items
-    return str(value)
 
 
 def published_name(out_file: str, sha256: str) -> str:

@@ -2,7 +2,7 @@
 """Convert the UniRepLKNet authors' checkpoints (ImageNet classifier, mmdet
 2.x COCO, mmseg 0.x ADE20K; training or deploy structure) to mmunirep /
 OpenMMLab 2.0 checkpoints. The logic, and what it does to each kind of file,
-is in mmunirep/converters/unireplknet_official.py.
+is in the package mmunirep/converters/unireplknet_official/.
 
     python tools/model_converters/unireplknet_to_mmunirep.py \
         unireplknet_t_in1k_224_acc83.21.pth \
