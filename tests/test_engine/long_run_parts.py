@@ -14,9 +14,10 @@ import os
 import time
 
 import torch
+from mmengine.evaluator import BaseMetric
 from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapper
-from mmengine.registry import DATASETS, MODELS, OPTIM_WRAPPERS
+from mmengine.registry import DATASETS, METRICS, MODELS, OPTIM_WRAPPERS
 from torch.utils.data import Dataset
 
 from mmunirep.utils.atomic_io import TEMP_MARKER
@@ -129,3 +130,17 @@ def _fail_fsync_at(nth: int) -> None:
 
 if os.environ.get('FAIL_FSYNC_AT'):
     _fail_fsync_at(int(os.environ['FAIL_FSYNC_AT']))
+
+
+@METRICS.register_module(force=True)
+class RisingScore(BaseMetric):
+    """A better score at every evaluation, whatever the model, so that
+    every validation makes a new "best" checkpoint."""
+    calls = 0
+
+    def process(self, data_batch, data_samples):
+        self.results.append(0)
+
+    def compute_metrics(self, results):
+        RisingScore.calls += 1
+        return dict(score=float(RisingScore.calls))

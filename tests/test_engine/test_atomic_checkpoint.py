@@ -285,23 +285,10 @@ def test_demo_configs_save_with_the_atomic_hook(name):
 def test_removals_wait_for_the_new_checkpoint(tmp_path):
     """Every removal (the outdated periodic checkpoint, the previous best)
     happens after its successor is complete and named."""
-    from mmengine.evaluator import BaseMetric
-    from mmengine.registry import METRICS
+    from tests.test_engine import long_run_parts  # noqa: F401 (RisingScore)
     sys.path.insert(0, str(ROOT / 'tests'))
     from test_resume import ToyDataset, ToyModel
     sys.path.pop(0)
-
-    @METRICS.register_module(force=True)
-    class RisingScore(BaseMetric):
-        """A better score at every evaluation."""
-        calls = 0
-
-        def process(self, data_batch, data_samples):
-            self.results.append(0)
-
-        def compute_metrics(self, results):
-            RisingScore.calls += 1
-            return dict(score=float(RisingScore.calls))
 
     removed = []
 

@@ -7,28 +7,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from mmengine.evaluator import BaseMetric
 from mmengine.hooks import Hook
-from mmengine.registry import METRICS
 from mmengine.runner import Runner
 
 import mmunirep  # noqa: F401  (lets torch.load read Runner checkpoints)
 from mmunirep.engine import DivergenceGuardHook
 from mmunirep.engine.training_stop import EXIT_DIVERGED, TrainingStopped
 from tests.test_engine import long_run_parts  # noqa: F401  (registers toys)
-
-
-@METRICS.register_module(force=True)
-class RisingScore(BaseMetric):
-    """A better score at every evaluation, whatever the model."""
-    calls = 0
-
-    def process(self, data_batch, data_samples):
-        self.results.append(0)
-
-    def compute_metrics(self, results):
-        RisingScore.calls += 1
-        return dict(score=float(RisingScore.calls))
 
 
 class BreakWeights(Hook):
