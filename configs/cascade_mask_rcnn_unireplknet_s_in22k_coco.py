@@ -1,8 +1,8 @@
 # Paper row: UniRepLKNet-S, IN-22K: 113M params, 835G FLOPs, 54.3 / 47.1 (box /
 # mask AP).
 # Starts from the authors' S IN-22K -> 1K (384) file: their S IN-22K pretrain
-# file, which the paper's detector started from, is lost (README,
-# "Checkpoints").
+# file, which the paper's detector started from, is lost (configs/README.md,
+# "Lost files").
 _base_ = './_base_/cascade_mask_rcnn_unireplknet_coco_ema.py'
 
 model = dict(

@@ -3,7 +3,7 @@
 # The paper publishes no XL segmentation recipe; L's decay (0.85 / 12)
 # and drop path 0.4 are the natural choice. It starts from the authors' XL
 # IN-22K pretrain file: their XL IN-22K -> 1K (384) file, from which the other
-# IN-22K segmentors start, is lost (README, "Checkpoints").
+# IN-22K segmentors start, is lost (configs/README.md, "Lost files").
 _base_ = './_base_/upernet_unireplknet_ade20k_640.py'
 
 model = dict(

@@ -35,8 +35,8 @@ FIX_HINT = (
     'installs torch 2.14.1 and builds mmcv 2.1.0 with its ops (cached after '
     'the first build). By hand: `pip uninstall -y mmcv` then '
     '`MMCV_WITH_OPS=1 pip install --no-build-isolation "mmcv==2.1.0"` '
-    '(with torch >= 2.14 the mmcv source needs -std=c++20; see README, '
-    '"Installing by hand").')
+    '(with torch >= 2.14 the mmcv source needs -std=c++20; see '
+    'docs/installation.md, "Installing by hand").')
 
 
 #: pip names of modules whose distribution is named otherwise.

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 from modelindex.load_model_index import load
+from modelindex.utils import full_filepath
 
 import mmunirep
-from mmunirep.checkpoints import PUBLISHED
 
 ROOT = Path(__file__).resolve().parents[1]
 OPENMMLAB = ('mmcv', 'mmengine', 'mmdet', 'mmsegmentation', 'mmpretrain')
@@ -57,6 +57,7 @@ def test_wheel_holds_mmunirep_only(wheel):
                      'mmunirep/.mim/configs/_base_/unireplknet_in1k.py',
                      'mmunirep/.mim/configs/metafiles/'
                      'unireplknet_imagenet.yml',
+                     'mmunirep/.mim/configs/README.md',
                      'mmunirep/.mim/tools/train.py',
                      'mmunirep/.mim/tools/download_checkpoints.py',
                      'mmunirep/.mim/tools/dist_train.sh'):
@@ -107,20 +108,38 @@ def test_model_index_lists_every_config(index):
     assert len(imports) == 3  # one metafile per task
 
 
+def assert_metafiles_point_to_the_model_zoo(index, root):
+    """Each collection's README is ``configs/README.md`` as modelindex
+    resolves it (relative to the metafile), and modelindex finds no
+    error."""
+    for collection in index.collections:
+        readme = full_filepath(collection.readme, collection.filepath)
+        assert Path(readme).resolve() == root / 'configs' / 'README.md'
+    assert not [found for found in index.collect_check_errors()
+                if found['errors']]
+
+
+def test_metafiles_point_to_the_model_zoo(index):
+    assert_metafiles_point_to_the_model_zoo(index, ROOT)
+
+
 def test_installed_layout_answers_mim(wheel):
     """mim reads <package>/.mim/model-index.yml and .mim/<Config>."""
     unpacked, _ = wheel
     mim = unpacked / 'mmunirep' / '.mim'
-    models = models_of(load(str(mim / 'model-index.yml')))
+    index = load(str(mim / 'model-index.yml'))
+    models = models_of(index)
     assert sorted(models) == TASK_CONFIGS
     assert all((mim / m.config).is_file() for m in models.values())
+    assert_metafiles_point_to_the_model_zoo(index, mim.resolve())
 
 
-def readme_rows():
-    """README results rows: config name -> the numbers in its row."""
+def model_zoo_rows():
+    """Results rows of the model zoo (configs/README.md): config name -> the
+    numbers in its row."""
     rows = {}
-    for line in (ROOT / 'README.md').read_text().splitlines():
-        match = re.match(r'\| \[(\w+)\]\(configs/\1\.py\) \|(.*)\|$', line)
+    for line in (ROOT / 'configs' / 'README.md').read_text().splitlines():
+        match = re.match(r'\| \[(\w+)\]\(\1\.py\) \|(.*)\|$', line)
         if match:
             rows[match.group(1)] = [
                 float(x) for x in re.findall(r'(\d+(?:\.\d+)?)[MG]?\b',
@@ -128,8 +147,8 @@ def readme_rows():
     return rows
 
 
-def test_metafile_numbers_equal_the_readme(index):
-    rows = readme_rows()
+def test_metafile_numbers_equal_the_model_zoo(index):
+    rows = model_zoo_rows()
     assert sorted(rows) == TASK_CONFIGS
     for name, model in models_of(index).items():
         meta = model.metadata.data
@@ -140,19 +159,3 @@ def test_metafile_numbers_equal_the_readme(index):
         assert numbers[-2:] == [meta['Parameters'] / 1e6,
                                 meta['FLOPs'] / 1e9], name
         assert numbers[-2 - len(metrics):-2] == metrics, name
-
-
-def test_metafile_urls_are_the_published_table(index):
-    """The table is checked against the configs themselves in
-    tests/test_configs/test_published_configs.py."""
-    starts = {config: entry.url for entry in PUBLISHED.values()
-              for config in entry.configs}
-    released = {entry.evaluated_by: entry.url
-                for entry in PUBLISHED.values() if entry.evaluated_by}
-    for name, model in models_of(index).items():
-        assert model.metadata.data.get('Pretrained Weights') == \
-            starts.get(name), name
-        assert model.weights == released.get(name), name
-        if model.weights:  # mmpretrain's convention for others' files
-            converted = model.data['Converted From']
-            assert converted['Weights'] == model.weights

@@ -8,7 +8,7 @@
 # SIGTERM and SIGUSR1 sent to this script go to the training processes, which
 # finish the iteration, save a checkpoint and exit; the script then exits with
 # the status the run stopped with (75 preempted, 65 diverged, 74 disk full;
-# README, "When something goes wrong"), where torchrun alone would give 1.
+# docs/troubleshooting.md, "Long runs"), where torchrun alone would give 1.
 set -euo pipefail
 CONFIG=$1
 GPUS=$2

@@ -15,7 +15,7 @@ status=0
   status=1
 }
 if grep -rnI --exclude-dir=.mim --include='*.py' --include='*.sh' --include='*.md' --include='*.yml' \
-     --include='*.cfg' -E '[[:space:]]+$' "${PATHS[@]}" README.md; then
+     --include='*.cfg' -E '[[:space:]]+$' "${PATHS[@]}" README.md docs; then
   echo '[lint] trailing whitespace on the lines above' >&2
   status=1
 fi

@@ -12,9 +12,10 @@ missing or partial files (and says so). ``--check-data`` checks every file
 of the train and val splits first (tools/check_dataset.py). Without CUDA, a
 distributed launch runs on the CPU with the gloo backend (and says so).
 
-A run that stops itself exits with a status that says why (README, "When
-something goes wrong"): 65 diverged, 74 disk full, 75 preempted (SIGTERM /
-SIGUSR1; a checkpoint was saved, continue with ``--resume``).
+A run that stops itself exits with a status that says why
+(docs/troubleshooting.md, "Long runs"): 65 diverged, 74 disk full, 75
+preempted (SIGTERM / SIGUSR1; a checkpoint was saved, continue with
+``--resume``).
 """
 import argparse
 

@@ -3,7 +3,7 @@
 # checkpointing, layer decay and the ImageNet checkpoint: the authors' file by
 # its Hugging Face URL, which MMEngine downloads once into the torch hub cache
 # (tools/download_checkpoints.py fills that cache for nodes without internet;
-# README, "Checkpoints"); a local file instead:
+# configs/README.md, "Fetching them"); a local file instead:
 # --cfg-options model.backbone.init_cfg.checkpoint=PATH.
 #
 # Batch 16 = 8 GPUs x 2 images. On another GPU count N keep the recipe with

@@ -7,8 +7,8 @@ its message first, so that it lands in the work directory's log, and then
 raises :class:`TrainingStopped`. It is a ``SystemExit``: under any entry
 point (our ``tools/train.py`` or mmdet's, mmseg's and mmpretrain's own) the
 process ends with the status below and no traceback, and ``finally`` blocks
-still run. The statuses follow ``sysexits.h`` and are documented in the
-README ("When something goes wrong"); ``tools/slurm_train.sh`` requeues the
+still run. The statuses follow ``sysexits.h`` and are documented in
+docs/troubleshooting.md ("Long runs"); ``tools/slurm_train.sh`` requeues the
 job on :data:`EXIT_PREEMPTED`.
 """
 import os

@@ -1,17 +1,11 @@
 # Copyright (c) mmunirep contributors. All rights reserved.
 """Every published config builds, and counts as the paper counts."""
-import re
-from pathlib import Path
-
 import pytest
 import torch
 
 from mmunirep.analysis import model_complexity
 from mmunirep.analysis.complexity import num_params
 from mmunirep.apis import build_model, load_config
-from mmunirep.checkpoints import LOST, PUBLISHED, published_checkpoints_of
-
-ROOT = Path(__file__).resolve().parents[2]
 
 # config -> paper params (M); inference structure, no auxiliary head
 ADE20K = {
@@ -142,35 +136,6 @@ def test_cascade_t_flops_match_the_paper():
     assert 140e9 < mask < 180e9
 
 
-def test_configs_start_from_the_published_files_by_url():
-    """Each config's start weights, read from the config, are exactly the
-    published table's: the Hugging Face URL of a published file."""
-    started_by = {}
-    for path in sorted((ROOT / 'configs').glob('*.py')):
-        cfg = load_config(str(path))
-        try:
-            entries = published_checkpoints_of(cfg.model, path.stem)
-        except ValueError as err:
-            entries = []
-            assert 'from scratch' in str(err) or 'was lost' in str(err)
-        for entry in entries:
-            assert cfg.model.backbone.init_cfg.checkpoint == entry.url
-            assert entry.url.startswith(
-                'https://huggingface.co/DingXiaoH/UniRepLKNet/resolve/main/')
-            started_by.setdefault(entry.name, []).append(path.stem)
-    assert started_by == {name: sorted(entry.configs)
-                          for name, entry in PUBLISHED.items()
-                          if entry.configs}
-    # every segmentation and detection config starts from a published file
-    assert set(ADE20K) | set(COCO) <= set(sum(started_by.values(), []))
-    # the two lost files: what replaces them
-    assert 'upernet_unireplknet_xl_ade20k' in started_by[
-        'unireplknet_xl_in22k_pretrain.pth']
-    assert 'cascade_mask_rcnn_unireplknet_s_in22k_coco' in started_by[
-        'unireplknet_s_in22k_to_in1k_384_acc86.44.pth']
-    assert not set(LOST) & set(started_by)
-
-
 def test_a_local_checkpoint_overrides_the_url(tmp_path):
     local = str(tmp_path / 'mine.pth')
     cfg = load_config(
@@ -178,19 +143,3 @@ def test_a_local_checkpoint_overrides_the_url(tmp_path):
         {'model.backbone.init_cfg.checkpoint': local})
     assert cfg.model.backbone.init_cfg == dict(type='Pretrained',
                                                checkpoint=local)
-
-
-def test_readme_checkpoint_table_is_the_published_table():
-    text = (ROOT / 'README.md').read_text()
-    section = text.split('### Checkpoints')[1].split('\n## ')[0]
-    rows = re.findall(r'^\| `(\S+\.pth)` \| (\w+) \|[^|]*\| (.*) \|$',
-                      section, re.M)
-    assert [name for name, _, _ in rows] == list(PUBLISHED)
-    for name, arch, configs in rows:
-        entry = PUBLISHED[name]
-        assert arch == entry.arch.upper()
-        named = re.findall(r'`(\w+)`', configs)
-        if entry.configs:
-            assert named == list(entry.configs), name
-        else:
-            assert named == [entry.evaluated_by], name

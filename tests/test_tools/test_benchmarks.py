@@ -79,7 +79,7 @@ def test_gemm_probe_refuses_a_dtype_onednn_does_not_run():
 def test_divergence_guard_benchmark_runs(shapes_data):
     """The guard benchmark runs on the segmentation demo and prints the
     machine, the side-by-side ratio and the guard's share of a step (the
-    figures are reported in the README, not checked here)."""
+    figures are reported in docs/troubleshooting.md, not checked here)."""
     result = run_tool(
         'tools/analysis/benchmark_divergence_guard.py', SEG_DEMO,
         '--rounds', 1, '--calls', 1, '--warmup', 0, '--hook-calls', 100,

@@ -16,7 +16,7 @@ report is written either way; a run ended by the hard stop exits 0 unless
 something failed, and its report says where it stopped). On CUDA, worker
 processes first compile the run's Triton kernels into Triton's cache
 (--warm-workers). On a GPU machine without internet install the wheels
-collected by ``tools/make_wheelhouse.sh`` first (see the README).
+collected by ``tools/make_wheelhouse.sh`` first (see docs/speed.md).
 """
 import argparse
 import sys
