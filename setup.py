@@ -37,9 +37,10 @@ EXTRAS_REQUIRE = {
     # modelindex parses model-index.yml as `mim search` does; scikit-image
     # ships real photos (skimage/data) for the inferencer tests; Triton's
     # interpreter runs the CUDA kernels' tests on the CPU; flake8 and isort
-    # lint (tools/lint.sh)
-    'tests': ['pytest>=7', 'pytest-timeout', 'model-index', 'scikit-image',
-              'triton>=3.3', 'flake8', 'isort'],
+    # lint (tools/lint.sh); pytest-xdist runs the suite on 2 processes
+    # (tools/run_tests.sh)
+    'tests': ['pytest>=7', 'pytest-timeout', 'pytest-xdist>=3', 'model-index',
+              'scikit-image', 'triton>=3.3', 'flake8', 'isort'],
     # ONNX export (torch's dynamo exporter needs onnxscript; --simplify
     # uses onnxslim) and its runtime check
     'deploy': ['onnx', 'onnxruntime', 'onnxscript', 'onnxslim'],

@@ -41,12 +41,15 @@ def _mmseg_heads(model_cfg, **overrides):
     """mmseg's UPerHead and FCNHead built by its registry from the config
     (``overrides`` applied to both)."""
     import mmseg.models  # noqa: F401  (registers the heads)
+    from mmengine.registry import DefaultScope
     from mmseg.registry import MODELS
     heads = []
     for key in ('decode_head', 'auxiliary_head'):
         cfg = copy.deepcopy(model_cfg[key])
         cfg.update(overrides.get(key, {}))
-        heads.append(MODELS.build(cfg))
+        # whatever default scope an earlier test of this process left
+        with DefaultScope.overwrite_default_scope('mmseg'):
+            heads.append(MODELS.build(cfg))
     return heads
 
 

@@ -14,8 +14,8 @@ weights of a run that was never interrupted.
 """
 import os
 import random
+import re
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,6 +27,7 @@ from mmengine.runner import Runner
 
 from mmunirep.apis import find_resumable_checkpoint, read_resume_point
 from mmunirep.utils import atomic_torch_save, atomic_write
+from tests.test_engine.train_forkserver import TrainForkServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -145,24 +146,38 @@ def write_config(folder, iters, width=4, hook='mmunirep.AtomicCheckpointHook'):
     return path
 
 
-def start_training(config, work_dir, *args, kill_at=None):
-    env = dict(os.environ, PYTHONUNBUFFERED='1',
-               PYTHONPATH=os.pathsep.join(
-                   [str(config.parent), str(ROOT),
-                    os.environ.get('PYTHONPATH', '')]))
-    env.pop('KILL_AT', None)
-    if kill_at:
-        env['KILL_AT'] = kill_at
-    return subprocess.Popen(
-        [sys.executable, 'tools/train.py', str(config), '--work-dir',
-         str(work_dir), *args], cwd=ROOT, env=env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+@pytest.fixture(scope='module')
+def server():
+    """Forks the training processes (tools/train.py imported once)."""
+    with TrainForkServer() as server:
+        yield server
 
 
-def train(config, work_dir, *args, kill_at=None):
-    proc = start_training(config, work_dir, *args, kill_at=kill_at)
-    log, _ = proc.communicate(timeout=300)
-    return proc.returncode, log
+class Training:
+    """A tools/train.py process forked by ``server``: ``pid``, ``log``."""
+
+    def __init__(self, server, config, work_dir, *args, kill_at=None):
+        self.server = server
+        self.log_file = work_dir.parent / f'train_{time.monotonic_ns()}.log'
+        self.pid = server.start(
+            [config, '--work-dir', work_dir, *args], self.log_file,
+            env=dict(KILL_AT=kill_at or ''), path=[config.parent])
+
+    def poll(self):
+        return self.server.poll(self.pid)
+
+    def wait(self, timeout=300):
+        return self.server.wait(self.pid, timeout)
+
+    @property
+    def log(self):
+        return self.log_file.read_text()
+
+
+def train(server, config, work_dir, *args, kill_at=None):
+    run = Training(server, config, work_dir, *args, kill_at=kill_at)
+    code = run.wait()
+    return code, run.log
 
 
 def checkpoint_iter(path):
@@ -198,7 +213,8 @@ def uninterrupted(tmp_path_factory):
     return final_weights(folder / 'work', 8)
 
 
-def test_kill_at_each_point_of_a_save_then_resume(tmp_path, uninterrupted):
+def test_kill_at_each_point_of_a_save_then_resume(tmp_path, uninterrupted,
+                                                  server):
     """Kill at the second save of each run, at a different point each time;
     every resumed run continues from the newest complete checkpoint."""
     config = write_config(tmp_path, iters=8)
@@ -212,7 +228,8 @@ def test_kill_at_each_point_of_a_save_then_resume(tmp_path, uninterrupted):
     ]
     resume = []
     for point, cut, resumes_from in chain:
-        code, log = train(config, work, *resume, kill_at=f'{point}:2')
+        code, log = train(server, config, work, *resume,
+                          kill_at=f'{point}:2')
         assert code == -signal.SIGKILL, log[-3000:]
         assert f'Saving checkpoint at {cut} iterations' in log
         assert f'Saving checkpoint at {cut + 1} iterations' not in log
@@ -225,7 +242,7 @@ def test_kill_at_each_point_of_a_save_then_resume(tmp_path, uninterrupted):
     os.remove(work / 'iter_6.pth')
     (work / 'iter_99.pth').write_bytes(
         (work / 'iter_5.pth').read_bytes()[:2000])
-    code, log = train(config, work, '--resume')
+    code, log = train(server, config, work, '--resume')
     assert code == 0, log[-3000:]
     assert '--resume: skipped checkpoint' in log and 'iter_6.pth not found' \
         in log
@@ -239,31 +256,43 @@ def test_kill_at_each_point_of_a_save_then_resume(tmp_path, uninterrupted):
     assert not [p for p in os.listdir(work) if '.mmunirep-tmp-' in p]
 
 
-def test_random_kills_from_outside_then_resume(tmp_path):
+def named_iteration(pointer):
+    """The iteration of the checkpoint ``last_checkpoint`` names (0 before
+    the first), read without loading it."""
+    if not pointer.exists():
+        return 0
+    found = re.search(r'iter_(\d+)\.pth$', pointer.read_text().strip())
+    return int(found.group(1))
+
+
+def test_random_kills_from_outside_then_resume(tmp_path, server):
     """kill -9 from another process at random moments of a run whose time
-    goes mostly into saving 13 MB checkpoints (bounded: three kills)."""
+    goes mostly into saving 13 MB checkpoints (bounded: three kills): each
+    a random 0-50 ms after a random one (1st to 6th) of the run's saves was
+    named, so that the run is cut before its end however fast the disk."""
     rng = random.Random(0)
     config = write_config(tmp_path, iters=30, width=1024)
     work = tmp_path / 'work'
     pointer = work / 'last_checkpoint'
     resume = []
     for _ in range(3):
-        saved = pointer.stat().st_mtime_ns if pointer.exists() else 0
-        proc = start_training(config, work, *resume)
+        kill_after = named_iteration(pointer) + rng.randint(1, 6)
+        run = Training(server, config, work, *resume)
         deadline = time.monotonic() + 120
-        while proc.poll() is None and time.monotonic() < deadline and (
-                not pointer.exists() or pointer.stat().st_mtime_ns == saved):
-            time.sleep(0.02)
-        time.sleep(rng.uniform(0.1, 1.0))
-        proc.send_signal(signal.SIGKILL)
-        log, _ = proc.communicate(timeout=60)
-        assert proc.returncode == -signal.SIGKILL, log[-3000:]
+        while run.poll() is None and time.monotonic() < deadline and \
+                named_iteration(pointer) < kill_after:
+            time.sleep(0.002)
+        time.sleep(rng.uniform(0, 0.05))
+        if run.poll() is None:
+            os.kill(run.pid, signal.SIGKILL)
+        code, log = run.wait(timeout=60), run.log
+        assert code == -signal.SIGKILL, log[-3000:]
         recovered = assert_recoverable(work)
         assert 1 <= recovered <= 30
         if recovered == 30:  # killed after its last save, while closing
             break
         resume = ['--resume']
-    code, log = train(config, work, '--resume')
+    code, log = train(server, config, work, '--resume')
     assert code == 0, log[-3000:]
     assert final_weights(work, 30)
     assert not [p for p in os.listdir(work) if '.mmunirep-tmp-' in p]

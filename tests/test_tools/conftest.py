@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -85,21 +86,66 @@ SEG_SYNC_BN = ['model.backbone.norm_cfg.type=SyncBN',
                'model.auxiliary_head.norm_cfg.type=SyncBN']
 
 
-@pytest.fixture(scope='session')
-def seg_trained(shapes_data, tmp_path_factory):
-    """The segmentation demo after 4 iterations (SyncBN configs reverted to
-    BN on one CPU process): ``(work_dir, log)``."""
-    work_dir = tmp_path_factory.mktemp('seg')
-    result = run_tool('tools/train.py', SEG_DEMO, '--work-dir', work_dir,
-                      *seg_options(shapes_data), *SEG_SYNC_BN)
-    return work_dir, result.stdout + result.stderr
+@dataclass(frozen=True)
+class DemoJob:
+    """What ``MMUNIREP_DEMO_QUICK=1 bash tools/run_demo.sh`` left.
+
+    Attributes:
+        demo (Path): MMUNIREP_DEMO_DIR: ``seg/`` and ``det/`` (work dir of
+            the training with its checkpoint, ``deploy.pth``,
+            ``test_trained/`` and ``test_deploy/`` metrics, figures) and
+            ``summary.json``.
+        data (Path): MMUNIREP_DEMO_DATA, the shapes dataset it generated
+            (the same files as ``shapes_data``: generation is
+            deterministic).
+        out (str): The job's standard output.
+        err (str): Its standard error.
+    """
+    demo: Path
+    data: Path
+    out: str
+    err: str
 
 
 @pytest.fixture(scope='session')
-def det_trained(shapes_data, tmp_path_factory):
+def demo_job(tmp_path_factory):
+    """The main job in quick mode, run once for the session: it trains the
+    two demo models every test of a trained demo model uses (segmentation
+    with tools/dist_train.sh on 2 CPU processes, 4 iterations; detection
+    with tools/train.py, one epoch of 4 iterations with EMA and layer decay,
+    starting from that segmentation backbone), re-parameterizes and
+    evaluates both. Read-only: a test that changes a file copies it
+    first."""
+    root = tmp_path_factory.mktemp('demo_job')
+    demo, data = root / 'demo', root / 'data'
+    result = run_tool('tools/run_demo.sh', timeout=1500, env=dict(
+        MMUNIREP_DEMO_QUICK='1', MMUNIREP_DEMO_DIR=str(demo),
+        MMUNIREP_DEMO_DATA=str(data), PORT=str(free_port())))
+    return DemoJob(demo, data, result.stdout, result.stderr)
+
+
+def training_log(work_dir):
+    """The log file a Runner wrote while training in ``work_dir``
+    (``<timestamp>/<timestamp>.log``; test runs write theirs deeper)."""
+    logs = sorted(Path(work_dir).glob('*/*.log'))
+    assert len(logs) == 1, logs
+    return logs[0].read_text()
+
+
+@pytest.fixture(scope='session')
+def seg_trained(demo_job):
+    """The segmentation demo after 4 iterations on 2 gloo processes (the
+    main job's): ``(work_dir, log)``; ``iter_4.pth``, ``deploy.pth``, and
+    ``test_trained`` / ``test_deploy`` metrics in ``work_dir``."""
+    work_dir = demo_job.demo / 'seg'
+    return work_dir, training_log(work_dir)
+
+
+@pytest.fixture(scope='session')
+def det_trained(demo_job):
     """The detection demo after one epoch (4 iterations) with EMA and layer
-    decay: ``(work_dir, log)``."""
-    work_dir = tmp_path_factory.mktemp('det')
-    result = run_tool('tools/train.py', DET_DEMO, '--work-dir', work_dir,
-                      *det_options(shapes_data))
-    return work_dir, result.stdout + result.stderr
+    decay (the main job's): ``(work_dir, log)``; ``epoch_1.pth``,
+    ``deploy.pth`` (EMA weights), and ``test_trained`` / ``test_deploy``
+    metrics in ``work_dir``."""
+    work_dir = demo_job.demo / 'det'
+    return work_dir, training_log(work_dir)

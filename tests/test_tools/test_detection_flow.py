@@ -7,8 +7,7 @@ from mmengine.runner import CheckpointLoader
 
 from mmunirep.apis import (build_model, build_test_pipeline, load_config,
                            predict)
-from tests.test_tools.conftest import (DET_DEMO, det_options, read_metrics,
-                                       run_tool)
+from tests.test_tools.conftest import DET_DEMO, read_metrics, run_tool
 
 DET = DET_DEMO
 DET_DEPLOY = 'configs/demo/deploy/cascade_mask_rcnn_unireplknet_a_shapes.py'
@@ -32,7 +31,9 @@ def assert_same_detections(a, b, score_thr=0.05):
 
 @pytest.fixture(scope='module')
 def trained(det_trained):
-    """One epoch (4 iterations) with EMA and layer decay."""
+    """One epoch (4 iterations) with EMA and layer decay, re-parameterized
+    and evaluated by the main job (tools/reparameterize.py, tools/test.py on
+    both checkpoints)."""
     return det_trained
 
 
@@ -47,17 +48,13 @@ def test_training_with_ema_and_layer_decay_then_coco_eval(trained):
 
 
 def test_deploy_model_gives_the_same_detections_and_metrics(
-        trained, shapes_data, tmp_path):
+        trained, shapes_data):
+    # the main job ran tools/reparameterize.py, then tools/test.py on the
+    # training checkpoint (training config) and on deploy.pth (deploy config)
     work_dir, _ = trained
-    ckpt, deploy = work_dir / 'epoch_1.pth', tmp_path / 'deploy.pth'
-    opts = det_options(shapes_data)
-    run_tool('tools/reparameterize.py', DET, ckpt, deploy, *opts)
-    run_tool('tools/test.py', DET, ckpt, '--work-dir', tmp_path / 'trained',
-             *opts)
-    run_tool('tools/test.py', DET_DEPLOY, deploy, '--work-dir',
-             tmp_path / 'deploy', *opts)
-    trained_m, deploy_m = (read_metrics(tmp_path / 'trained'),
-                           read_metrics(tmp_path / 'deploy'))
+    ckpt, deploy = work_dir / 'epoch_1.pth', work_dir / 'deploy.pth'
+    trained_m, deploy_m = (read_metrics(work_dir / 'test_trained'),
+                           read_metrics(work_dir / 'test_deploy'))
     for key in ('coco/bbox_mAP', 'coco/segm_mAP'):
         assert isinstance(trained_m[key], float)
         assert deploy_m[key] == pytest.approx(trained_m[key], abs=1e-3)
@@ -78,10 +75,11 @@ def test_deploy_model_gives_the_same_detections_and_metrics(
 def test_reparameterize_takes_ema_weights_by_default(trained, tmp_path):
     work_dir, _ = trained
     ckpt = work_dir / 'epoch_1.pth'
-    run_tool('tools/reparameterize.py', DET, ckpt, tmp_path / 'ema.pth')
+    # the main job's deploy.pth: tools/reparameterize.py without options
+    ema_file = work_dir / 'deploy.pth'
     run_tool('tools/reparameterize.py', DET, ckpt, tmp_path / 'raw.pth',
              '--raw-weights')
-    ema = CheckpointLoader.load_checkpoint(str(tmp_path / 'ema.pth'))
+    ema = CheckpointLoader.load_checkpoint(str(ema_file))
     raw = CheckpointLoader.load_checkpoint(str(tmp_path / 'raw.pth'))
     assert ema['meta']['reparameterized']['weights'] == 'EMA weights'
     assert raw['meta']['reparameterized']['weights'] == \
@@ -91,8 +89,8 @@ def test_reparameterize_takes_ema_weights_by_default(trained, tmp_path):
     key = 'roi_head.bbox_head.0.fc_cls.weight'
     assert not torch.equal(ema['state_dict'][key], raw['state_dict'][key])
     # both load strictly into the deploy config
-    for path in ('ema.pth', 'raw.pth'):
-        build_model(load_config(DET_DEPLOY), str(tmp_path / path))
+    for path in (ema_file, tmp_path / 'raw.pth'):
+        build_model(load_config(DET_DEPLOY), str(path))
 
 
 def test_predict_and_draw_detections(trained, shapes_data, tmp_path):

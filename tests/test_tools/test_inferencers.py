@@ -76,15 +76,21 @@ def checkpoints(det_trained, seg_trained, cls_trained, tmp_path_factory):
     """task -> checkpoint kind -> (config, file)."""
     out = tmp_path_factory.mktemp('inferencer_ckpts')
     cls_ckpt, cls_config, cls_deploy_config = cls_trained
-    # task -> (training checkpoint, training config, deploy config)
+    # the main job re-parameterized the demo models (tools/reparameterize.py)
+    det_dir, seg_dir = det_trained[0], seg_trained[0]
+    # task -> (training checkpoint, training config, deploy config, deploy
+    # checkpoint)
     trained = dict(
-        det=(det_trained[0] / 'epoch_1.pth', DET_DEMO, DEPLOY['det']),
-        seg=(seg_trained[0] / 'iter_4.pth', SEG_DEMO, DEPLOY['seg']),
-        cls=(cls_ckpt, cls_config, cls_deploy_config))
+        det=(det_dir / 'epoch_1.pth', DET_DEMO, DEPLOY['det'],
+             det_dir / 'deploy.pth'),
+        seg=(seg_dir / 'iter_4.pth', SEG_DEMO, DEPLOY['seg'],
+             seg_dir / 'deploy.pth'),
+        cls=(cls_ckpt, cls_config, cls_deploy_config, None))
     cases = {}
-    for task, (ckpt, config, deploy_config) in trained.items():
-        deploy = out / f'{task}_deploy.pth'
-        run_tool('tools/reparameterize.py', config, ckpt, deploy)
+    for task, (ckpt, config, deploy_config, deploy) in trained.items():
+        if deploy is None:
+            deploy = out / f'{task}_deploy.pth'
+            run_tool('tools/reparameterize.py', config, ckpt, deploy)
         result = run_tool('tools/model_converters/publish_model.py', ckpt,
                           out / f'{task}_published.pth')
         published = result.stdout.strip().splitlines()[-1].split()[-1]
@@ -161,17 +167,16 @@ def assert_same_predictions(task, a, b):
 
 
 def test_published_checkpoint_loads_weights_only_without_allow_list(
-        det_trained, tmp_path):
+        det_trained, checkpoints, tmp_path):
     """A fresh interpreter, nothing imported but torch: weights-only loading
     with no allow-list. The EMA weights are published, training state is
     gone, and --deploy writes the inference structure."""
     ckpt = det_trained[0] / 'epoch_1.pth'
-    plain = run_tool('tools/model_converters/publish_model.py', ckpt,
-                     tmp_path / 'det.pth')
+    # publish_model.py without options: the inferencers' published file
+    plain = checkpoints['det']['published'][1]
     deployed = run_tool('tools/model_converters/publish_model.py', ckpt,
                         tmp_path / 'det_deploy.pth', '--deploy', DET_DEMO)
-    files = [r.stdout.strip().splitlines()[-1].split()[-1]
-             for r in (plain, deployed)]
+    files = [str(plain), deployed.stdout.strip().splitlines()[-1].split()[-1]]
     for name in files:
         # OpenMMLab naming: <name>-<first 8 hex digits of the sha256>.pth
         import hashlib

@@ -6,19 +6,15 @@ import math
 
 import mmcv
 
-from tests.test_tools.conftest import run_tool
-
 
 def png_width(path):
     return mmcv.imread(str(path)).shape[1]
 
 
-def test_quick_main_job_produces_every_artifact(tmp_path):
-    demo, data = tmp_path / 'demo', tmp_path / 'data'
-    result = run_tool('tools/run_demo.sh', timeout=1500, env=dict(
-        MMUNIREP_DEMO_QUICK='1', MMUNIREP_DEMO_DIR=str(demo),
-        MMUNIREP_DEMO_DATA=str(data)))
-    out = result.stdout
+def test_quick_main_job_produces_every_artifact(demo_job):
+    """The job runs once per session (the ``demo_job`` fixture): the other
+    tests of the trained demo models use what it trained."""
+    demo, out = demo_job.demo, demo_job.out
     for step in ('generating the shapes dataset', 'tools/dist_train.sh on 2',
                  'tools/train.py', 'tools/reparameterize.py',
                  'tools/image_demo.py', 'benchmark.py', 'plot_curves.py',

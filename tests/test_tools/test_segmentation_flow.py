@@ -10,8 +10,8 @@ from mmengine.runner import CheckpointLoader
 
 from mmunirep.apis import (build_model, build_test_pipeline, load_config,
                            predict)
-from tests.test_tools.conftest import (SEG_DEMO, free_port, read_metrics,
-                                       run_tool, seg_options)
+from tests.test_tools.conftest import (SEG_DEMO, SEG_SYNC_BN, free_port,
+                                       read_metrics, run_tool, seg_options)
 
 SEG = SEG_DEMO
 SEG_DEPLOY = 'configs/demo/deploy/upernet_unireplknet_a_shapes.py'
@@ -19,13 +19,30 @@ SEG_DEPLOY = 'configs/demo/deploy/upernet_unireplknet_a_shapes.py'
 
 @pytest.fixture(scope='module')
 def trained(seg_trained):
-    """4 iterations of training, SyncBN config on one CPU process."""
+    """4 iterations of training on 2 gloo processes (tools/dist_train.sh),
+    re-parameterized and evaluated by the main job."""
     return seg_trained
 
 
-def test_training_evaluates_miou_with_syncbn_reverted(trained):
-    work_dir, log = trained
+@pytest.fixture(scope='module')
+def resumed(trained, shapes_data, tmp_path_factory):
+    """The trained model resumed to 6 iterations by tools/train.py on one
+    CPU process, with SyncBN configs (reverted to BN), in a copy of its work
+    directory: the demo keeps one checkpoint, and the other tests read
+    iter_4.pth from the shared work directory. ``(work_dir, log)``."""
+    work_dir, _ = trained
+    resumed_dir = tmp_path_factory.mktemp('seg_resumed') / 'work'
+    shutil.copytree(work_dir, resumed_dir)
+    result = run_tool('tools/train.py', SEG, '--work-dir', resumed_dir,
+                      '--resume', *seg_options(shapes_data, iters=6),
+                      'default_hooks.logger.interval=1', *SEG_SYNC_BN)
+    return resumed_dir, result.stdout + result.stderr
+
+
+def test_training_evaluates_miou_with_syncbn_reverted(trained, resumed):
+    work_dir, _ = trained
     assert (work_dir / 'iter_4.pth').is_file()
+    _, log = resumed  # one process: SyncBN goes back to BN
     assert 'SyncBatchNorm (SyncBN) layers in the model will be automatically' \
         ' reverted' in log
     assert 'mIoU:' in log
@@ -35,16 +52,9 @@ def test_training_evaluates_miou_with_syncbn_reverted(trained):
     assert 'Layer-wise lr decay (layer_wise, rate 0.9)' in log
 
 
-def test_resume_continues_from_the_checkpoint(trained, shapes_data, tmp_path):
+def test_resume_continues_from_the_checkpoint(trained, resumed):
     work_dir, _ = trained
-    # resume in a copy: the demo keeps one checkpoint, and the other tests
-    # read iter_4.pth from the shared work directory
-    resumed_dir = tmp_path / 'resumed'
-    shutil.copytree(work_dir, resumed_dir)
-    result = run_tool('tools/train.py', SEG, '--work-dir', resumed_dir,
-                      '--resume', *seg_options(shapes_data, iters=6),
-                      'default_hooks.logger.interval=1')
-    log = result.stdout + result.stderr
+    resumed_dir, log = resumed
     assert 'resumed' in log.lower()
     assert 'Iter(train) [5/6]' in log and 'Iter(train) [6/6]' in log
     assert 'Iter(train) [1/6]' not in log
@@ -55,22 +65,19 @@ def test_resume_continues_from_the_checkpoint(trained, shapes_data, tmp_path):
 
 def test_reparameterized_model_gives_the_same_masks_and_miou(
         trained, shapes_data, tmp_path):
+    # the main job ran tools/reparameterize.py, then tools/test.py on the
+    # training checkpoint (training config) and on deploy.pth (deploy config)
     work_dir, _ = trained
-    ckpt, deploy = work_dir / 'iter_4.pth', tmp_path / 'deploy.pth'
+    ckpt, deploy = work_dir / 'iter_4.pth', work_dir / 'deploy.pth'
     opts = seg_options(shapes_data)
-    run_tool('tools/reparameterize.py', SEG, ckpt, deploy, *opts)
-    run_tool('tools/test.py', SEG, ckpt, '--work-dir', tmp_path / 'trained',
-             *opts)
-    run_tool('tools/test.py', SEG_DEPLOY, deploy, '--work-dir',
-             tmp_path / 'deploy', *opts)
     run_tool('tools/test.py', SEG, ckpt, '--deploy', '--work-dir',
              tmp_path / 'switched', *opts)
     bf16 = run_tool('tools/test.py', SEG_DEPLOY, deploy, '--dtype', 'bf16',
                     '--work-dir', tmp_path / 'bf16', *opts)
     assert 'testing under bf16 autocast' in bf16.stdout + bf16.stderr
-    trained_m = read_metrics(tmp_path / 'trained')
-    for other in ('deploy', 'switched'):
-        metrics = read_metrics(tmp_path / other)
+    trained_m = read_metrics(work_dir / 'test_trained')
+    for other in (work_dir / 'test_deploy', tmp_path / 'switched'):
+        metrics = read_metrics(other)
         assert metrics['mIoU'] == pytest.approx(trained_m['mIoU'], abs=0.01)
     # bfloat16 autocast on the CPU: close, not equal
     assert read_metrics(tmp_path / 'bf16')['mIoU'] == pytest.approx(
@@ -91,15 +98,14 @@ def test_reparameterized_model_gives_the_same_masks_and_miou(
         assert same > 0.999
 
 
-def test_dist_train_and_dist_test_on_two_cpu_processes(shapes_data, tmp_path):
-    port = str(free_port())
-    opts = seg_options(shapes_data, iters=2)
-    result = run_tool('tools/dist_train.sh', SEG, 2, '--work-dir', tmp_path,
-                      *opts, env=dict(PORT=port))
-    log = result.stdout + result.stderr
-    assert 'gloo backend' in log
-    assert (tmp_path / 'iter_2.pth').is_file()
-    run_tool('tools/dist_test.sh', SEG, tmp_path / 'iter_2.pth', 2,
+def test_dist_train_and_dist_test_on_two_cpu_processes(
+        demo_job, trained, shapes_data, tmp_path):
+    # the main job trained with tools/dist_train.sh on 2 processes
+    work_dir, _ = trained
+    opts = seg_options(shapes_data)
+    assert 'gloo backend' in demo_job.out + demo_job.err
+    assert (work_dir / 'iter_4.pth').is_file()
+    run_tool('tools/dist_test.sh', SEG, work_dir / 'iter_4.pth', 2,
              '--work-dir', tmp_path / 'test', *opts,
              env=dict(PORT=str(free_port())))
     assert isinstance(read_metrics(tmp_path / 'test')['mIoU'], float)

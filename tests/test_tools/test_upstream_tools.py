@@ -44,7 +44,7 @@ def assert_our_backbone_trained(checkpoint):
 NO_VAL = ['val_cfg=None', 'val_dataloader=None', 'val_evaluator=None']
 
 
-def test_mmseg_train_and_test_tools(shapes_data, tmp_path):
+def test_mmseg_train_and_test_tools(shapes_data, seg_trained, tmp_path):
     assert_no_custom_imports(SEG)
     options = seg_options(shapes_data, iters=2) + [
         'default_hooks.logger.interval=1', 'test_dataloader.dataset.indices=2'
@@ -59,9 +59,8 @@ def test_mmseg_train_and_test_tools(shapes_data, tmp_path):
     assert 'mIoU' in result.stdout + result.stderr
     # mmseg's own test.py refuses a checkpoint that does not fit the config
     # (here: re-parameterized, under the training config) instead of
-    # evaluating a partly loaded model
-    deploy = tmp_path / 'deploy.pth'
-    run_tool('tools/reparameterize.py', SEG, tmp_path / 'iter_2.pth', deploy)
+    # evaluating a partly loaded model; the main job's deploy.pth
+    deploy = seg_trained[0] / 'deploy.pth'
     result = run_tool(upstream_tool('mmseg', 'test.py'), SEG, deploy,
                       '--work-dir', tmp_path / 'test_deploy', *options,
                       expect_ok=False)
