@@ -4,10 +4,12 @@ at several points of a save, then resume to the end.
 
 The training runs a small model through the real tools/train.py, with
 ``mmunirep.AtomicCheckpointHook`` saving every iteration and keeping one
-checkpoint (as the demo configs do). A process is killed with SIGKILL either
-by itself at a chosen point of the n-th save (points injected by the
-``toy_parts`` module the config imports; the library has no test hooks) or
-from outside at random moments. After every kill, at least one complete
+checkpoint (as the demo configs do); each run is a process of its own,
+forked from one that imported tools/train.py once (``train_forkserver``).
+A process is killed with SIGKILL either by itself at a chosen point of the
+n-th save (points injected by the ``toy_parts`` module the config imports;
+the library has no test hooks) or from outside at random moments (after a
+random number of saves). After every kill, at least one complete
 checkpoint must exist and ``last_checkpoint`` must name one; ``--resume``
 must continue from the newest complete one and reach the end, with the
 weights of a run that was never interrupted.
