@@ -115,7 +115,7 @@ def serve():
     sys.path.insert(0, str(ROOT))
     main = runpy.run_path(str(ROOT / 'tools/train.py'),
                           run_name='train_forkserver')['main']
-    done = {}
+    done, started = {}, []
     for line in sys.stdin:
         request = json.loads(line)
         if request['cmd'] == 'ready':
@@ -124,6 +124,7 @@ def serve():
             pid = os.fork()
             if pid == 0:
                 _run(main, request)
+            started.append(pid)
             answer = pid
         else:  # poll
             pid = request['pid']
@@ -134,6 +135,10 @@ def serve():
             answer = done.get(pid)
         sys.stdout.write(json.dumps(answer) + '\n')
         sys.stdout.flush()
+    for pid in started:  # the test side closed: no run outlives it
+        if pid not in done:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
 
 
 if __name__ == '__main__':
