@@ -27,7 +27,7 @@ from mmunirep.apis import (adapt_distributed_to_cpu, add_deploy_hook,
                            enable_test_precision, enable_tta,
                            enable_visualization, load_config, set_work_dir)
 from mmunirep.apis.cli import (add_runner_arguments, export_local_rank,
-                               report_user_errors)
+                               releasing_process_group, report_user_errors)
 from mmunirep.apis.dataset_check import name_bad_annotation_files
 from mmunirep.checkpoints import check_checkpoint_file
 from mmunirep.env_check import require_mmcv_ops
@@ -82,10 +82,11 @@ def main():
     with report_user_errors():
         enable_test_precision(cfg, args.dtype)
     adapt_distributed_to_cpu(cfg, args.launcher)
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
-        else RUNNERS.build(cfg)
-    with report_user_errors(), name_bad_annotation_files(cfg, runner):
-        metrics = runner.test()
+    with releasing_process_group():
+        runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
+            else RUNNERS.build(cfg)
+        with report_user_errors(), name_bad_annotation_files(cfg, runner):
+            metrics = runner.test()
     if runner.rank == 0:
         # the numbers, machine-readable, next to the logs
         path = osp.join(cfg.work_dir, 'test_metrics.json')

@@ -28,7 +28,8 @@ from mmunirep.apis import (adapt_distributed_to_cpu, enable_amp,
                            enable_auto_scale_lr, load_config, set_resume,
                            set_work_dir)
 from mmunirep.apis.cli import (add_runner_arguments, export_local_rank,
-                               report_training_stop, report_user_errors)
+                               releasing_process_group, report_training_stop,
+                               report_user_errors)
 from mmunirep.apis.dataset_check import (DatasetCheckError, check_dataset,
                                          name_bad_annotation_files)
 from mmunirep.env_check import require_mmcv_ops
@@ -76,11 +77,12 @@ def main():
             print_log('--check-data: the train and val files look fine',
                       logger='current')
     adapt_distributed_to_cpu(cfg, args.launcher)
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
-        else RUNNERS.build(cfg)
-    with report_user_errors(), report_training_stop(), \
-            name_bad_annotation_files(cfg, runner):
-        runner.train()
+    with releasing_process_group():
+        runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
+            else RUNNERS.build(cfg)
+        with report_user_errors(), report_training_stop(), \
+                name_bad_annotation_files(cfg, runner):
+            runner.train()
 
 
 if __name__ == '__main__':

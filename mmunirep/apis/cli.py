@@ -4,6 +4,7 @@ import argparse
 import contextlib
 import os
 
+import torch.distributed as dist
 from mmengine.config import DictAction
 
 from mmunirep.engine.training_stop import TrainingStopped, record_exit_status
@@ -39,6 +40,19 @@ def report_training_stop():
     except TrainingStopped as stop:
         record_exit_status(stop.status)
         raise
+
+
+@contextlib.contextmanager
+def releasing_process_group():
+    """Destroy the default process group when the block ends, however it
+    ends: a gloo or NCCL group left to the interpreter's shutdown can abort
+    a process whose run succeeded ("terminate called without an active
+    exception"), and its exit status with it."""
+    try:
+        yield
+    finally:
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
 
 
 def add_cfg_options_arguments(parser: argparse.ArgumentParser) -> None:
